@@ -1,0 +1,92 @@
+"""Official KGFM checkpoints: found under the data root, or downloaded from their public URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lit_kgns.data.download import download_file
+from lit_kgns.data.root import resolve_data_root
+
+
+@dataclass(frozen=True)
+class PretrainedCheckpoint:
+    """A released ``{"model": state_dict, "optimizer": ...}`` file."""
+
+    relative_path: str  # under the data root
+    url: str
+    sha256: str
+    # Renames applied to state-dict key prefixes before loading (released names -> our module names).
+    prefix_renames: dict[str, str] = field(default_factory=dict)
+
+
+_ULTRA = "https://github.com/DeepGraphLearning/ULTRA/raw/427966ad/ckpts/"
+PRETRAINED: dict[str, PretrainedCheckpoint] = {
+    "ultra_3g": PretrainedCheckpoint(
+        "ultra_ckpts/ultra_3g.pth", _ULTRA + "ultra_3g.pth",
+        "fdedc01b0045fc089d2ad5da08569466b7b221691fe978a18e91082bbb133c18",
+    ),
+    "ultra_4g": PretrainedCheckpoint(
+        "ultra_ckpts/ultra_4g.pth", _ULTRA + "ultra_4g.pth",
+        "48a046e708adf5632d87c30eacae01f5f51466b2301effdc2cb42358d22854e0",
+    ),
+    "ultra_50g": PretrainedCheckpoint(
+        "ultra_ckpts/ultra_50g.pth", _ULTRA + "ultra_50g.pth",
+        "f1c5377b2cf547aaa67520ffb6fce27b75b6eb3417b86dc9cf9dba89964ed10f",
+    ),
+}
+
+
+def checkpoint_path(name_or_path: str, data_root: str | Path | None = None) -> Path:
+    """Path of a catalog checkpoint (downloading it into the data root if absent) or of a plain file."""
+    if name_or_path in PRETRAINED:
+        entry = PRETRAINED[name_or_path]
+        path = resolve_data_root(data_root) / entry.relative_path
+        if not path.is_file():
+            download_file(entry.url, path, entry.sha256)
+        return path
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"checkpoint {name_or_path!r}: no such file, and not one of the known names {sorted(PRETRAINED)}"
+        )
+    return path
+
+
+def read_state_dict(path: Path, prefix_renames: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    """The ``model`` state dict of a released checkpoint (or a bare state dict), loaded with ``weights_only=True``."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    state = payload.get("model", payload) if isinstance(payload, dict) else payload
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state dict or {{'model': state_dict}}, got {type(payload).__name__}")
+    renames = prefix_renames or {}
+    return {_rename(key, renames): value for key, value in state.items()}
+
+
+def _rename(key: str, renames: dict[str, str]) -> str:
+    for old, new in renames.items():
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
+
+
+def load_pretrained(
+    module: nn.Module,
+    name_or_path: str,
+    data_root: str | Path | None = None,
+    adapt: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
+) -> None:
+    """Load a released checkpoint into ``module`` with ``strict=True``; errors name the file and the keys."""
+    path = checkpoint_path(name_or_path, data_root)
+    renames = PRETRAINED[name_or_path].prefix_renames if name_or_path in PRETRAINED else {}
+    state = read_state_dict(path, renames)
+    if adapt is not None:
+        state = adapt(state)
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise RuntimeError(f"{path}: does not fit {type(module).__name__}: {error}") from error

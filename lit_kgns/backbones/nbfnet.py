@@ -1,0 +1,71 @@
+"""Neural Bellman-Ford layers as ULTRA uses them: DistMult messages, sum aggregation, boundary re-injected."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torch_geometric.nn import MessagePassing
+
+
+class RelationalConv(MessagePassing):
+    """One NBFNet layer (Zhu et al., 2021, Eq. 6) with ULTRA's parameter names.
+
+    ``h'_i = ReLU(LayerNorm(W [h_i ; b_i + sum_{(i, r, j)} h_j * w_r]))``: messages flow from
+    ``edge_index[1]`` to ``edge_index[0]`` (upstream's rspmm kernel direction, which the released
+    checkpoints were trained with), ``b`` is the boundary condition and ``w_r`` the relation features:
+    a per-layer embedding table (relation graph) or a per-layer MLP of query-conditioned relation
+    representations (entity graph, ``project_relations=True``).
+    """
+
+    def __init__(self, dim: int, num_relation: int = 4, project_relations: bool = False, layer_norm: bool = True) -> None:
+        super().__init__(aggr="add", flow="target_to_source", node_dim=1)
+        self.dim = dim
+        self.project_relations = project_relations
+        if project_relations:
+            self.relation_projection = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+        else:
+            self.relation = nn.Embedding(num_relation, dim)
+        self.linear = nn.Linear(2 * dim, dim)
+        self.layer_norm = nn.LayerNorm(dim) if layer_norm else None
+
+    def forward(
+        self,
+        x: Tensor,
+        boundary: Tensor,
+        edge_index: Tensor,
+        edge_type: Tensor,
+        relation_features: Tensor | None = None,
+    ) -> Tensor:
+        """``x``, ``boundary``: ``(B, N, d)``; ``relation_features``: ``(B, R, d)`` when projecting."""
+        if self.project_relations:
+            relation = self.relation_projection(relation_features)  # (B, R, d)
+        else:
+            relation = self.relation.weight.unsqueeze(0)  # (1, num_relation, d)
+        num_nodes = x.shape[1]
+        aggregated = self.propagate(edge_index, x=x, relation=relation, edge_type=edge_type, size=(num_nodes, num_nodes))
+        output = self.linear(torch.cat([x, aggregated + boundary], dim=-1))
+        if self.layer_norm is not None:
+            output = self.layer_norm(output)
+        return F.relu(output)
+
+    def message(self, x_j: Tensor, relation: Tensor, edge_type: Tensor) -> Tensor:
+        return x_j * relation.index_select(1, edge_type)  # (B, E, d)
+
+
+class BellmanFordStack(nn.Module):
+    """``num_layers`` residual :class:`RelationalConv` layers started from a boundary condition."""
+
+    def __init__(self, dim: int, num_layers: int, num_relation: int = 4, project_relations: bool = False) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            RelationalConv(dim, num_relation, project_relations=project_relations) for _ in range(num_layers)
+        )
+
+    def propagate_layers(
+        self, boundary: Tensor, edge_index: Tensor, edge_type: Tensor, relation_features: Tensor | None = None
+    ) -> Tensor:
+        hidden = boundary
+        for layer in self.layers:
+            hidden = layer(hidden, boundary, edge_index, edge_type, relation_features) + hidden
+        return hidden

@@ -1,0 +1,121 @@
+"""ULTRA (Galkin et al., "Towards Foundation Models for Knowledge Graph Reasoning", ICLR 2024)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.backbones.checkpoints import load_pretrained
+from lit_kgns.backbones.edges import edges_without
+from lit_kgns.backbones.nbfnet import BellmanFordStack
+from lit_kgns.backbones.relation_graph import RelationGraph, build_relation_graph
+from lit_kgns.data.graph import KGGraph
+
+
+class RelationEncoder(BellmanFordStack):
+    """Query-conditioned relation representations: NBFNet on the relation graph (upstream ``RelNBFNet``).
+
+    The query relation's node starts at the all-ones vector, every other node at zero (labeling trick).
+    """
+
+    def __init__(self, dim: int = 64, num_layers: int = 6) -> None:
+        super().__init__(dim, num_layers, num_relation=4)
+        self.dim = dim
+
+    def forward(self, relation_graph: RelationGraph, query_relations: Tensor) -> Tensor:
+        """``(B, 2R, d)`` representations of every relation, conditioned on each ``query_relations[b]``."""
+        batch_size = len(query_relations)
+        boundary = torch.zeros(batch_size, relation_graph.num_nodes, self.dim, device=query_relations.device)
+        boundary[torch.arange(batch_size, device=query_relations.device), query_relations] = 1.0
+        return self.propagate_layers(boundary, relation_graph.edge_index, relation_graph.edge_type)
+
+
+class EntityEncoder(BellmanFordStack):
+    """NBFNet on the entity graph with relation features projected from the relation representations
+    (upstream ``EntityNBFNet``), followed by the scoring MLP on ``[h_tail ; query]``."""
+
+    def __init__(self, dim: int = 64, num_layers: int = 6, num_mlp_layers: int = 2) -> None:
+        super().__init__(dim, num_layers, project_relations=True)
+        self.dim = dim
+        mlp: list[nn.Module] = []
+        for _ in range(num_mlp_layers - 1):
+            mlp += [nn.Linear(2 * dim, 2 * dim), nn.ReLU()]
+        mlp.append(nn.Linear(2 * dim, 1))
+        self.mlp = nn.Sequential(*mlp)
+
+    def forward(
+        self,
+        edge_index: Tensor,
+        edge_type: Tensor,
+        num_nodes: int,
+        relation_representations: Tensor,
+        anchors: Tensor,
+        query_relations: Tensor,
+        candidates: Tensor | None = None,
+    ) -> Tensor:
+        """Logits ``(B, C)`` of ``candidates`` (or ``(B, num_nodes)``) as tails of ``(anchor, query_relation)``."""
+        batch = torch.arange(len(anchors), device=anchors.device)
+        query = relation_representations[batch, query_relations]  # (B, d)
+        boundary = torch.zeros(len(anchors), num_nodes, self.dim, device=anchors.device)
+        boundary[batch, anchors] = query
+        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_representations)  # (B, N, d)
+        if candidates is not None:
+            hidden = hidden.gather(1, candidates.unsqueeze(-1).expand(-1, -1, self.dim))  # (B, C, d)
+        feature = torch.cat([hidden, query.unsqueeze(1).expand_as(hidden)], dim=-1)
+        return self.mlp(feature).squeeze(-1)
+
+
+class Ultra(KGBackbone):
+    """ULTRA: relation encoder on the relation graph, entity encoder conditioned on its output.
+
+    Head queries ``(?, r, t)`` are answered as tail queries ``(t, r + R, ?)``; as upstream, the relation
+    encoder is conditioned on the direct relation ``r`` for both directions.
+
+    Args:
+        dim: hidden size of both encoders (64 in the released checkpoints).
+        num_relation_layers: layers of the relation encoder.
+        num_entity_layers: layers of the entity encoder.
+        checkpoint: a catalog name (``ultra_3g``, ``ultra_4g``, ``ultra_50g``) or a path to a
+            ``{"model": state_dict}`` file, loaded strictly with ``weights_only=True``; ``None`` for a
+            randomly initialised model.
+    """
+
+    def __init__(
+        self,
+        dim: int = 64,
+        num_relation_layers: int = 6,
+        num_entity_layers: int = 6,
+        checkpoint: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.relation_model = RelationEncoder(dim, num_relation_layers)
+        self.entity_model = EntityEncoder(dim, num_entity_layers)
+        if checkpoint is not None:
+            load_pretrained(self, checkpoint)
+
+    def relation_graph(self, graph: KGGraph) -> RelationGraph:
+        return graph.cached("ultra_relation_graph", build_relation_graph)
+
+    def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
+        if query_relations is None:
+            raise ValueError("Ultra's relation representations are query-conditioned: pass query_relations (B,)")
+        return self.relation_model(self.relation_graph(graph), query_relations)
+
+    def forward(
+        self,
+        graph: KGGraph,
+        anchors: Tensor,
+        relations: Tensor,
+        head_queries: Tensor,
+        candidates: Tensor | None = None,
+        removed_edges: Tensor | None = None,
+    ) -> Tensor:
+        representations = self.relation_representations(graph, relations)
+        query_relations = relations + head_queries.long() * graph.num_direct_relations
+        edge_index, edge_type = graph.edge_index, graph.edge_type
+        if removed_edges is not None:
+            edge_index, edge_type = edges_without(graph, removed_edges)
+        return self.entity_model(
+            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
+        )

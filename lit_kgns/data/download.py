@@ -1,0 +1,89 @@
+"""Verified downloads: nothing is left at the destination unless its sha256 matches."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+
+class DownloadError(RuntimeError):
+    """A download failed or its content does not match the expected checksum."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download_file(url: str, destination: Path, sha256: str | None, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``destination`` atomically (temporary file in the same folder, then rename).
+
+    The temporary file is removed on any failure, so an interrupted or corrupt download never leaves a
+    partial file behind. A short read (fewer bytes than ``Content-Length``) counts as a failure.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    temporary = Path(temporary_name)
+    try:
+        with open(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            expected_length = response.headers.get("Content-Length")
+            shutil.copyfileobj(response, out)
+        if expected_length is not None and temporary.stat().st_size != int(expected_length):
+            raise DownloadError(
+                f"{url}: truncated download ({temporary.stat().st_size} of {expected_length} bytes)"
+            )
+        if sha256 is not None and (actual := sha256_of(temporary)) != sha256:
+            raise DownloadError(f"{url}: sha256 {actual} does not match the expected {sha256}")
+        temporary.replace(destination)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if isinstance(error, DownloadError | KeyboardInterrupt):
+            raise
+        raise DownloadError(f"could not download {url} to {destination}: {error}") from error
+    return destination
+
+
+def safe_extract(archive: Path, destination: Path) -> None:
+    """Extract a zip or tar archive, refusing members that would land outside ``destination``.
+
+    Extraction goes to a temporary sibling folder that is renamed into place only when complete.
+    """
+    destination = Path(destination)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}."))
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zipped:
+                names = zipped.namelist()
+                _check_members(names, staging)
+                zipped.extractall(staging)
+        else:
+            with tarfile.open(archive) as tarred:
+                members = tarred.getmembers()
+                for member in members:
+                    if member.issym() or member.islnk():
+                        raise DownloadError(f"{archive}: refusing link member {member.name!r}")
+                _check_members([member.name for member in members], staging)
+                tarred.extractall(staging, filter="data")
+        if destination.exists():
+            shutil.rmtree(destination)
+        staging.replace(destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_members(names: list[str], root: Path) -> None:
+    resolved_root = root.resolve()
+    for name in names:
+        target = (root / name).resolve()
+        if target != resolved_root and resolved_root not in target.parents:
+            raise DownloadError(f"refusing archive member {name!r}: it would extract outside {root}")

@@ -1,0 +1,40 @@
+"""``lit-kgns fit|validate|test|predict``: LightningCLI over the module, the DataModule and the sampler."""
+
+from __future__ import annotations
+
+from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
+
+from lit_kgns.data.datamodule import KGDataModule
+from lit_kgns.module import KGLinkPrediction
+from lit_kgns.samplers.base import NegativeSampler
+
+
+class KGCLI(LightningCLI):
+    """Adds the negative sampler as a forced Callback (``--sampler``, default strict uniform) and
+    ``--test_after_fit`` to evaluate the best checkpoint on the test graphs when ``fit`` ends."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(NegativeSampler, "sampler", subclass_mode=True, required=False)
+        parser.set_defaults({"sampler": {"class_path": "lit_kgns.samplers.StrictUniformSampler"}})
+        parser.add_argument("--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`")
+
+    def after_fit(self) -> None:
+        if self.config.fit.get("test_after_fit"):
+            checkpoint = "best" if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path else None
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=checkpoint)
+
+
+def cli_main(args: ArgsType = None) -> KGCLI:
+    return KGCLI(
+        KGLinkPrediction,
+        KGDataModule,
+        subclass_mode_model=False,
+        subclass_mode_data=False,
+        auto_configure_optimizers=False,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+    )
+
+
+if __name__ == "__main__":
+    cli_main()

@@ -1,0 +1,81 @@
+"""Batches of positive training triples, drawn from one graph at a time (upstream ULTRA's pretraining mixture)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
+
+BatchPlan = tuple[int, Tensor]  # (graph id, triple indices)
+
+
+class TrainingBatchPlan(Sampler[BatchPlan]):
+    """Yields ``(graph id, triple indices)`` per batch.
+
+    One graph: a fresh permutation per epoch cut into batches. Several graphs: each batch comes from one
+    graph chosen with probability proportional to its number of triples, holding ``batch_size`` distinct
+    random triples of it. ``batches_per_epoch`` caps (or, for a mixture, sets) the epoch length. The plan
+    depends only on ``(seed, epoch)``, so every rank computes the same plan and a resumed run repeats it.
+    """
+
+    def __init__(self, sizes: list[int], batch_size: int, batches_per_epoch: int | None = None, seed: int = 0) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if batches_per_epoch is not None and batches_per_epoch < 1:
+            raise ValueError(f"batches_per_epoch must be positive or null, got {batches_per_epoch}")
+        self.sizes = sizes
+        self.batch_size = batch_size
+        self.batches_per_epoch = batches_per_epoch
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        if len(self.sizes) == 1:
+            full = math.ceil(self.sizes[0] / self.batch_size)
+            return min(full, self.batches_per_epoch) if self.batches_per_epoch else full
+        return self.batches_per_epoch or math.ceil(sum(self.sizes) / self.batch_size)
+
+    def __iter__(self) -> Iterator[BatchPlan]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        if len(self.sizes) == 1:
+            order = torch.randperm(self.sizes[0], generator=generator)
+            for chunk in order.split(self.batch_size)[: len(self)]:
+                yield 0, chunk
+            return
+        weights = torch.tensor(self.sizes, dtype=torch.float)
+        graph_ids = torch.multinomial(weights, len(self), replacement=True, generator=generator)
+        for graph_id in graph_ids.tolist():
+            yield graph_id, torch.randperm(self.sizes[graph_id], generator=generator)[: self.batch_size]
+
+
+class TrainingTriples(Dataset):
+    """Maps a :class:`BatchPlan` to the batch ``{"triples": (B, 3), "graph": id}``."""
+
+    def __init__(self, triples_per_graph: list[Tensor]) -> None:
+        self.triples_per_graph = triples_per_graph
+
+    def __len__(self) -> int:
+        return sum(len(triples) for triples in self.triples_per_graph)
+
+    def __getitem__(self, plan: BatchPlan) -> dict[str, Tensor | int]:
+        graph_id, indices = plan
+        return {"triples": self.triples_per_graph[graph_id][indices], "graph": graph_id}
+
+
+class EvaluationTriples(Dataset):
+    """The target triples of one evaluation split."""
+
+    def __init__(self, triples: Tensor) -> None:
+        self.triples = triples
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def __getitem__(self, index: int) -> Tensor:
+        return self.triples[index]

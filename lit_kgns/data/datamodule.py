@@ -1,0 +1,109 @@
+"""The LightningDataModule: positive triples of one or several graphs, for every split kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+from lit_kgns.data.batches import EvaluationTriples, TrainingBatchPlan, TrainingTriples
+from lit_kgns.data.catalog import load_dataset
+from lit_kgns.data.graph import KGDataset, LinkPredictionSplit
+
+
+def _as_list(names: str | list[str] | None) -> list[str]:
+    if names is None:
+        return []
+    return [names] if isinstance(names, str) else list(names)
+
+
+class KGDataModule(pl.LightningDataModule):
+    """Serves transductive, inductive(e) and inductive(e,r) benchmarks by catalog name.
+
+    Batches hold positive triples only; negatives are drawn in the training process by the sampler
+    Callback. Several training datasets form a pretraining mixture; several validation / test datasets
+    are evaluated one after the other (one dataloader each) and reported per graph and on average.
+
+    Args:
+        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``).
+        train_datasets, valid_datasets, test_datasets: per-stage names overriding ``dataset``
+            (e.g. pretrain on ``[fb15k-237, wn18rr, codex-m]``, test on ``[grail_fb237_v1, ...]``).
+        root: data root holding the dataset folders; default ``$LIT_KGNS_DATA``, else the user cache.
+        batch_size: positive triples per training batch.
+        eval_batch_size: triples per evaluation batch (each gives a head and a tail query).
+        batches_per_epoch: cap on training batches per epoch (the epoch length of a mixture).
+        seed: seed of the training batch plan.
+        num_workers: DataLoader workers (batches are index look-ups: 0 is usually fastest).
+    """
+
+    def __init__(
+        self,
+        dataset: str | list[str] | None = "umls",
+        train_datasets: list[str] | None = None,
+        valid_datasets: list[str] | None = None,
+        test_datasets: list[str] | None = None,
+        root: str | None = None,
+        batch_size: int = 16,
+        eval_batch_size: int = 16,
+        batches_per_epoch: int | None = None,
+        seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        default = _as_list(dataset)
+        self.train_names = _as_list(train_datasets) or default
+        self.valid_names = _as_list(valid_datasets) or default
+        self.test_names = _as_list(test_datasets) or default
+        if not (self.train_names or self.valid_names or self.test_names):
+            raise ValueError("KGDataModule: give `dataset` or one of train_datasets / valid_datasets / test_datasets")
+        self.root = Path(root) if root is not None else None
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.batches_per_epoch = batches_per_epoch
+        self.seed = seed
+        self.num_workers = num_workers
+        self._datasets: dict[str, KGDataset] = {}
+        self.train_splits: list[LinkPredictionSplit] = []
+        self.valid_splits: list[LinkPredictionSplit] = []
+        self.test_splits: list[LinkPredictionSplit] = []
+
+    def dataset(self, name: str) -> KGDataset:
+        if name not in self._datasets:
+            self._datasets[name] = load_dataset(name, self.root)
+        return self._datasets[name]
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self.train_splits = [self.dataset(name).train for name in self.train_names]
+        if stage in (None, "fit", "validate"):
+            self.valid_splits = [self.dataset(name).valid for name in self.valid_names]
+        if stage in (None, "test", "predict"):
+            self.test_splits = [self.dataset(name).test for name in self.test_names]
+
+    def splits(self, stage: str) -> list[LinkPredictionSplit]:
+        """Evaluation splits of ``stage`` (``val``, ``test`` or ``predict``), in dataloader order."""
+        return self.valid_splits if stage == "val" else self.test_splits
+
+    def train_dataloader(self) -> DataLoader:
+        plan = TrainingBatchPlan(
+            [len(split.targets) for split in self.train_splits], self.batch_size, self.batches_per_epoch, self.seed
+        )
+        dataset = TrainingTriples([split.targets for split in self.train_splits])
+        return DataLoader(dataset, sampler=plan, batch_size=None, num_workers=self.num_workers)
+
+    def _evaluation_loaders(self, splits: list[LinkPredictionSplit]) -> list[DataLoader]:
+        return [
+            DataLoader(EvaluationTriples(split.targets), batch_size=self.eval_batch_size, num_workers=self.num_workers)
+            for split in splits
+        ]
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return self._evaluation_loaders(self.valid_splits)
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return self._evaluation_loaders(self.test_splits)
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        return self._evaluation_loaders(self.test_splits)

@@ -1,0 +1,179 @@
+"""The LightningModule: one training step, one loss and filtered ranking evaluation around any backbone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.losses import self_adversarial_bce
+from lit_kgns.metrics import TIE_POLICIES, RankingMetrics, filtered_ranks
+from lit_kgns.samplers.base import NegativeSampler
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+
+def default_optimizer(parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    """AdamW with ULTRA's learning rate 5e-4 (weight decay 0.01, torch's default)."""
+    return torch.optim.AdamW(parameters, lr=5e-4)
+
+
+class KGLinkPrediction(pl.LightningModule):
+    """Trains and evaluates a :class:`KGBackbone` for link prediction.
+
+    Training: negatives come from the :class:`NegativeSampler` Callback of the Trainer; the batch's own
+    triples are hidden from message passing (``remove_batch_edges``); the loss is BCE with
+    self-adversarial negative weights. Evaluation: filtered ranking of every entity for the head and the
+    tail query of each triple, pooled; metrics are logged as ``val/mrr``, ``test/hits@10``, ... and, with
+    several graphs, per graph (``test/<graph>/mrr``) plus their unweighted mean.
+
+    Args:
+        backbone: the link predictor.
+        optimizer: a callable building the optimizer from the parameters (AdamW, lr 5e-4 by default).
+        adversarial_temperature: temperature of the self-adversarial weights; 0 for uniform weights.
+        remove_batch_edges: hide the batch's positive (and other candidate) triples from the graph.
+        ties: rank policy for tied scores: ``pessimistic`` (ULTRA), ``realistic`` or ``optimistic``.
+        predict_top_k: number of ranked entities ``predict`` returns per query.
+    """
+
+    def __init__(
+        self,
+        backbone: KGBackbone,
+        optimizer: OptimizerFactory = default_optimizer,
+        adversarial_temperature: float = 1.0,
+        remove_batch_edges: bool = True,
+        ties: str = "pessimistic",
+        predict_top_k: int = 10,
+    ) -> None:
+        super().__init__()
+        if ties not in TIE_POLICIES:
+            raise ValueError(f"ties must be one of {TIE_POLICIES}, got {ties!r}")
+        if adversarial_temperature < 0:
+            raise ValueError(f"adversarial_temperature must be >= 0, got {adversarial_temperature}")
+        # Under LightningCLI the hyperparameters are the parsed config (class paths and init args), from which
+        # ``load_from_checkpoint`` rebuilds the backbone; from plain Python keep modules and callables out.
+        self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer"])
+        self.backbone = backbone
+        self.optimizer_factory = optimizer
+        self.adversarial_temperature = adversarial_temperature
+        self.remove_batch_edges = remove_batch_edges
+        self.ties = ties
+        self.predict_top_k = predict_top_k
+        self.metrics = nn.ModuleDict()
+        self._device_splits: dict[int, LinkPredictionSplit] = {}
+
+    # ----------------------------------------------------------------- plumbing
+    @property
+    def negative_sampler(self) -> NegativeSampler:
+        samplers = [callback for callback in self.trainer.callbacks if isinstance(callback, NegativeSampler)]
+        if len(samplers) != 1:
+            raise RuntimeError(
+                f"training needs exactly one NegativeSampler callback in the Trainer, found {len(samplers)} "
+                "(CLI: --sampler lit_kgns.samplers.StrictUniformSampler)"
+            )
+        return samplers[0]
+
+    def on_device(self, split: LinkPredictionSplit) -> LinkPredictionSplit:
+        """``split`` on the module's device, moved once and cached with its derived structures."""
+        cached = self._device_splits.get(id(split))
+        if cached is None or cached.graph.device != self.device:
+            cached = split.to(self.device)
+            cached.known_answers  # build the filter index once per device  # noqa: B018
+            self._device_splits[id(split)] = cached
+        return cached
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())
+
+    # ----------------------------------------------------------------- training
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        positives, graph_id = batch["triples"], int(batch["graph"])
+        split = self.on_device(self.trainer.datamodule.train_splits[graph_id])
+        negatives = self.negative_sampler.sample(positives, graph_id)
+        heads, relations, tails = positives.t()
+        anchors = torch.where(negatives.head_corrupted, tails, heads)
+        answers = torch.where(negatives.head_corrupted, heads, tails)
+        candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
+        removed = None
+        if self.remove_batch_edges:
+            removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1)
+        scores = self.backbone(split.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+        loss = self_adversarial_bce(scores, negatives.mask, self.adversarial_temperature)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
+        return loss
+
+    # ----------------------------------------------------------------- evaluation
+    def _metric(self, stage: str, index: int) -> RankingMetrics:
+        key = f"{stage}_{index}"
+        if key not in self.metrics:
+            self.metrics[key] = RankingMetrics().to(self.device)
+        return self.metrics[key]  # type: ignore[return-value]
+
+    def _rank_batch(self, triples: Tensor, split: LinkPredictionSplit) -> tuple[Tensor, Tensor]:
+        heads, relations, tails = triples.t()
+        anchors = torch.cat([heads, tails])
+        query_relations = torch.cat([relations, relations])
+        head_queries = torch.arange(2 * len(triples), device=triples.device) >= len(triples)
+        answers = torch.cat([tails, heads])
+        scores = self.backbone.score_all(split.graph, anchors, query_relations, head_queries)
+        known = split.known_answers.answer_mask(anchors, query_relations + head_queries.long() * split.graph.num_direct_relations)
+        return filtered_ranks(scores, answers, known, self.ties)
+
+    def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
+        split = self.on_device(self.trainer.datamodule.splits(stage)[dataloader_idx])
+        ranks, num_negatives = self._rank_batch(triples, split)
+        self._metric(stage, dataloader_idx).update(ranks, num_negatives)
+
+    def _log_evaluation(self, stage: str) -> None:
+        splits = self.trainer.datamodule.splits(stage)
+        per_graph = []
+        for index, split in enumerate(splits):
+            metric = self._metric(stage, index)
+            values = metric.compute()
+            metric.reset()
+            per_graph.append(values)
+            if len(splits) > 1:
+                graph = split.name.rsplit("/", 1)[0]
+                for key, value in values.items():
+                    self.log(f"{stage}/{graph}/{key}", value, sync_dist=False, add_dataloader_idx=False)
+        for key in per_graph[0] if per_graph else []:
+            mean = torch.stack([values[key] for values in per_graph]).mean()
+            self.log(f"{stage}/{key}", mean, prog_bar=key == "mrr", sync_dist=False, add_dataloader_idx=False)
+
+    def validation_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluation_step("val", batch, dataloader_idx)
+
+    def test_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluation_step("test", batch, dataloader_idx)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_evaluation("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_evaluation("test")
+
+    def predict_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """Top-k filtered answers of the tail and head query of each triple, with the true answer's rank."""
+        split = self.on_device(self.trainer.datamodule.splits("predict")[dataloader_idx])
+        heads, relations, tails = batch.t()
+        anchors = torch.cat([heads, tails])
+        query_relations = torch.cat([relations, relations])
+        head_queries = torch.arange(2 * len(batch), device=batch.device) >= len(batch)
+        scores = self.backbone.score_all(split.graph, anchors, query_relations, head_queries)
+        known = split.known_answers.answer_mask(anchors, query_relations + head_queries.long() * split.graph.num_direct_relations)
+        answers = torch.cat([tails, heads])
+        ranks, _ = filtered_ranks(scores, answers, known, self.ties)
+        known[torch.arange(len(answers), device=answers.device), answers] = False
+        top = scores.masked_fill(known, float("-inf")).topk(min(self.predict_top_k, scores.shape[1]), dim=1)
+        return {"triples": batch, "head_query": head_queries, "top_entities": top.indices, "top_scores": top.values, "rank": ranks}
+
+
+def _built_by_cli() -> bool:
+    from pytorch_lightning.core.mixins.hparams_mixin import _given_hyperparameters
+
+    return _given_hyperparameters.get() is not None

@@ -1,0 +1,194 @@
+"""The negative-sampler contract: a Lightning Callback that corrupts a batch of positive triples.
+
+A sampler lives in the training process, reads the training graphs from the DataModule at ``setup``,
+refreshes whatever cache it keeps at step or epoch boundaries, and answers :meth:`NegativeSampler.sample`
+from ``training_step`` on the model's device. Its random numbers come from a generator reseeded for
+every batch from ``(seed, global rank, epoch, batch index)``: ranks draw different negatives, and a run
+resumed from a checkpoint draws exactly the negatives of the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.data.triple_index import TripleIndex
+
+SIDES = ("half", "bernoulli", "tail", "head", "random")
+
+
+@dataclass
+class NegativeBatch:
+    """Negatives for ``B`` positives: ``entities`` replace the head (``head_corrupted``) or the tail.
+
+    ``mask`` is ``(B, K)``, False for slots that hold no valid negative (an empty pool in ``mask`` fallback
+    mode); losses ignore those slots.
+    """
+
+    entities: Tensor  # (B, K)
+    head_corrupted: Tensor  # (B,) bool
+    mask: Tensor  # (B, K) bool
+
+    def triples(self, positives: Tensor) -> Tensor:
+        """The corrupted ``(B, K, 3)`` ``(head, relation, tail)`` triples."""
+        expanded = positives.unsqueeze(1).expand(-1, self.entities.shape[1], -1).clone()
+        column = torch.where(self.head_corrupted, 0, 2)  # (B,)
+        expanded.scatter_(2, column.view(-1, 1, 1).expand(-1, self.entities.shape[1], 1), self.entities.unsqueeze(-1))
+        return expanded
+
+
+@dataclass(eq=False)
+class TrainingGraph:
+    """What a sampler knows of one training graph, on the training device."""
+
+    graph: KGGraph
+    triples: Tensor  # (T, 3) training triples
+    known: TripleIndex  # true answers of (anchor, relation) queries on the training graph
+    head_probability: Tensor  # (R,) Bernoulli probability of corrupting the head, per relation
+
+
+def bernoulli_head_probability(triples: Tensor, num_direct_relations: int) -> Tensor:
+    """``tph / (tph + hpt)`` per relation (Wang et al., 2014): corrupt the head of one-to-many relations
+    more often, so fewer false negatives are drawn."""
+    heads, relations, tails = triples.t()
+    base = int(triples[:, [0, 2]].max()) + 1
+    keys_hr = torch.unique(relations * base + heads)
+    keys_rt = torch.unique(relations * base + tails)
+    count = torch.bincount(relations, minlength=num_direct_relations).double()
+    distinct_heads = torch.bincount(keys_hr // base, minlength=num_direct_relations).double()
+    distinct_tails = torch.bincount(keys_rt // base, minlength=num_direct_relations).double()
+    tails_per_head = count / distinct_heads.clamp(min=1)
+    heads_per_tail = count / distinct_tails.clamp(min=1)
+    probability = tails_per_head / (tails_per_head + heads_per_tail).clamp(min=1e-12)
+    return torch.where(count > 0, probability, torch.full_like(probability, 0.5)).float()
+
+
+class NegativeSampler(pl.Callback, ABC):
+    """Base class: subclasses implement :meth:`corrupt` and may refresh caches in Lightning hooks.
+
+    Args:
+        num_negatives: negatives per positive (``K``).
+        side: which side to corrupt per positive: ``half`` (first half of the batch tails, second half
+            heads, as upstream ULTRA), ``bernoulli`` (per-relation probability), ``tail``, ``head`` or
+            ``random`` (a fair coin per positive).
+        seed: base seed of the per-batch generators; ``None`` takes Lightning's global seed (or 0).
+    """
+
+    def __init__(self, num_negatives: int = 256, side: str = "half", seed: int | None = None) -> None:
+        super().__init__()
+        if num_negatives < 1:
+            raise ValueError(f"num_negatives must be a positive integer, got {num_negatives}")
+        if side not in SIDES:
+            raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+        self.num_negatives = num_negatives
+        self.side = side
+        self.seed = seed
+        self.graphs: list[TrainingGraph] = []
+        self._generator: torch.Generator | None = None
+        self._rank = 0
+
+    # ----------------------------------------------------------------- public contract
+    def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
+        """Corrupt ``positives`` ``(B, 3)`` of training graph ``graph_id``; ``(B, K)`` negatives."""
+        context = self.graphs[graph_id]
+        head_corrupted = self.choose_sides(positives, context)
+        entities, mask = self.corrupt(positives, head_corrupted, graph_id)
+        return NegativeBatch(entities, head_corrupted, mask)
+
+    @abstractmethod
+    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
+        """``(entities, mask)``, both ``(B, K)``: replacement entities and which of them are valid."""
+
+    # ----------------------------------------------------------------- helpers for subclasses
+    @property
+    def generator(self) -> torch.Generator:
+        if self._generator is None:
+            self.reseed(epoch=0, batch_index=0)
+        assert self._generator is not None
+        return self._generator
+
+    def reseed(self, epoch: int, batch_index: int, device: torch.device | None = None) -> None:
+        """Seed the generator from ``(seed, rank, epoch, batch)``: independent of what came before."""
+        device = device or (self.graphs[0].graph.device if self.graphs else torch.device("cpu"))
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device)
+        base = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
+        # Python hashes tuples of ints identically in every process (no hash randomisation for ints).
+        self._generator.manual_seed(hash((base, self._rank, epoch, batch_index)) & 0x7FFF_FFFF_FFFF_FFFF)
+
+    def query(self, positives: Tensor, head_corrupted: Tensor, graph: KGGraph) -> tuple[Tensor, Tensor, Tensor]:
+        """``(anchors, query_relations, answers)``: a head corruption is the query ``(t, r + R, ?)``."""
+        heads, relations, tails = positives.t()
+        anchors = torch.where(head_corrupted, tails, heads)
+        answers = torch.where(head_corrupted, heads, tails)
+        return anchors, relations + head_corrupted.long() * graph.num_direct_relations, answers
+
+    def choose_sides(self, positives: Tensor, context: TrainingGraph) -> Tensor:
+        batch_size = len(positives)
+        device = positives.device
+        if self.side == "half":
+            return torch.arange(batch_size, device=device) >= batch_size // 2
+        if self.side == "tail":
+            return torch.zeros(batch_size, dtype=torch.bool, device=device)
+        if self.side == "head":
+            return torch.ones(batch_size, dtype=torch.bool, device=device)
+        probability = (
+            context.head_probability[positives[:, 1]] if self.side == "bernoulli"
+            else torch.full((batch_size,), 0.5, device=device)
+        )
+        return torch.rand(batch_size, generator=self.generator, device=device) < probability
+
+    # ----------------------------------------------------------------- Lightning hooks
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        datamodule = trainer.datamodule
+        if datamodule is None or not hasattr(datamodule, "train_splits"):
+            raise RuntimeError(f"{type(self).__name__} needs a KGDataModule (with train_splits) in the Trainer")
+        self._rank = trainer.global_rank
+        self.attach(datamodule.train_splits, pl_module.device)
+
+    def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
+        """Index the training graphs (also usable outside a Trainer, e.g. in notebooks and tests)."""
+        self.graphs = [self.index_graph(split, torch.device(device)) for split in splits]
+        self._generator = None
+
+    def index_graph(self, split: LinkPredictionSplit, device: torch.device) -> TrainingGraph:
+        graph = split.graph.to(device)
+        triples = split.targets.to(device)
+        return TrainingGraph(
+            graph=graph,
+            triples=triples,
+            known=TripleIndex(split.filter_triples, graph.num_nodes, graph.num_direct_relations).to(device),
+            head_probability=bernoulli_head_probability(split.filter_triples, graph.num_direct_relations).to(device),
+        )
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # The module may have moved to its device after ``setup``: follow it.
+        if self.graphs and self.graphs[0].graph.device != pl_module.device:
+            self.graphs = [self.move(context, pl_module.device) for context in self.graphs]
+            self._generator = None
+
+    def move(self, context: TrainingGraph, device: torch.device) -> TrainingGraph:
+        return TrainingGraph(
+            context.graph.to(device), context.triples.to(device), context.known.to(device),
+            context.head_probability.to(device),
+        )
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self.reseed(trainer.current_epoch, batch_idx, pl_module.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.seed = state_dict.get("seed", self.seed)

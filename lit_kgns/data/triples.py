@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 
 import torch
@@ -46,11 +47,26 @@ class Vocabulary:
 
     def __init__(self, labels: Iterable[str] = ()) -> None:
         self._ids: dict[str, int] = {}
-        for label in labels:
-            self.add(label)
+        self.extend(labels)
 
     def add(self, label: str) -> int:
         return self._ids.setdefault(label, len(self._ids))
+
+    def extend(self, labels: Iterable[str]) -> None:
+        """Add ``labels`` in order, skipping those already present."""
+        ids = self._ids
+        # dict.fromkeys keeps first-appearance order, so the Python loop runs over distinct labels only
+        for label in dict.fromkeys(labels):
+            if label not in ids:
+                ids[label] = len(ids)
+
+    def missing(self, labels: Iterable[str]) -> set[str]:
+        """The distinct ``labels`` that have no id."""
+        return set(labels).difference(self._ids.keys())
+
+    def lookup(self, labels: Iterable[str]) -> list[int]:
+        """The ids of ``labels``; raises ``KeyError`` for an unknown label."""
+        return list(map(self._ids.__getitem__, labels))
 
     def __getitem__(self, label: str) -> int:
         return self._ids[label]
@@ -77,25 +93,49 @@ def encode_triples(
 ) -> torch.Tensor:
     """Map string triples to a ``(T, 3)`` long tensor of ``(head, relation, tail)`` ids.
 
-    With ``grow_*=False`` an unknown label raises a ``TripleFileError`` naming ``source`` and the
-    offending triple (an evaluation triple outside a transductive vocabulary, say).
+    Growing vocabularies number new entities in the order head, tail of each triple in turn (as
+    upstream ULTRA's loaders do). With ``grow_*=False`` an unknown label raises a ``TripleFileError``
+    naming ``source`` and the offending triple (an evaluation triple outside a transductive vocabulary,
+    say); nothing is added to either vocabulary then.
     """
-    ids = torch.empty(len(triples), 3, dtype=torch.long)
-    for row, (head, relation, tail) in enumerate(triples):
-        for column, (label, vocab, grow, kind) in enumerate(
-            (
-                (head, entities, grow_entities, "entity"),
-                (relation, relations, grow_relations, "relation"),
-                (tail, entities, grow_entities, "entity"),
-            )
-        ):
-            if grow:
-                ids[row, column] = vocab.add(label)
-            elif label in vocab:
-                ids[row, column] = vocab[label]
-            else:
+    if not triples:
+        return torch.empty(0, 3, dtype=torch.long)
+    heads, relation_labels, tails = zip(*triples)
+    # entities in (head, tail) row-major order, which fixes the first-appearance numbering
+    entity_labels = list(chain.from_iterable(zip(heads, tails)))
+    if not grow_entities or not grow_relations:
+        _check_known(
+            triples, (heads, relation_labels, tails),
+            entities if not grow_entities else None, relations if not grow_relations else None, source,
+        )
+    if grow_entities:
+        entities.extend(entity_labels)
+    if grow_relations:
+        relations.extend(relation_labels)
+    entity_ids = torch.tensor(entities.lookup(entity_labels), dtype=torch.long).view(-1, 2)
+    relation_ids = torch.tensor(relations.lookup(relation_labels), dtype=torch.long)
+    return torch.stack([entity_ids[:, 0], relation_ids, entity_ids[:, 1]], dim=1)
+
+
+def _check_known(
+    triples: list[tuple[str, str, str]],
+    label_columns: tuple[tuple[str, ...], ...],
+    entities: Vocabulary | None,
+    relations: Vocabulary | None,
+    source: str,
+) -> None:
+    """Raise for the first triple with a label unknown to a vocabulary that must not grow."""
+    checks = [(column, vocab, kind) for column, vocab, kind in
+              ((0, entities, "entity"), (1, relations, "relation"), (2, entities, "entity")) if vocab is not None]
+    # fast path: set differences over distinct labels; the row search below runs only on failure
+    if not any(vocab.missing(label_columns[column]) for column, vocab, _ in checks):
+        return
+    for row, triple in enumerate(triples):
+        for column, vocab, kind in checks:
+            label = triple[column]
+            if label not in vocab:
+                head, relation, tail = triple
                 raise TripleFileError(
                     f"{source}: triple {row + 1} ({head}, {relation}, {tail}) has the {kind} {label!r}, "
                     f"which does not occur in the graph it is evaluated on"
                 )
-    return ids

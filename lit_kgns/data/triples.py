@@ -100,9 +100,9 @@ def encode_triples(
     """
     if not triples:
         return torch.empty(0, 3, dtype=torch.long)
-    heads, relation_labels, tails = zip(*triples)
+    heads, relation_labels, tails = zip(*triples, strict=True)
     # entities in (head, tail) row-major order, which fixes the first-appearance numbering
-    entity_labels = list(chain.from_iterable(zip(heads, tails)))
+    entity_labels = list(chain.from_iterable(zip(heads, tails, strict=True)))
     if not grow_entities or not grow_relations:
         _check_known(
             triples, (heads, relation_labels, tails),
@@ -125,8 +125,8 @@ def _check_known(
     source: str,
 ) -> None:
     """Raise for the first triple with a label unknown to a vocabulary that must not grow."""
-    checks = [(column, vocab, kind) for column, vocab, kind in
-              ((0, entities, "entity"), (1, relations, "relation"), (2, entities, "entity")) if vocab is not None]
+    candidates = ((0, entities, "entity"), (1, relations, "relation"), (2, entities, "entity"))
+    checks = [(column, vocab, kind) for column, vocab, kind in candidates if vocab is not None]
     # fast path: set differences over distinct labels; the row search below runs only on failure
     if not any(vocab.missing(label_columns[column]) for column, vocab, _ in checks):
         return

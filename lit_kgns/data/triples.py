@@ -23,6 +23,17 @@ def read_triples(path: str | Path) -> list[tuple[str, str, str]]:
     path = Path(path)
     if not path.is_file():
         raise TripleFileError(f"{path}: triple file not found")
+    try:
+        triples = _parse_lines(path)
+    except UnicodeDecodeError as error:
+        line_number = _first_undecodable_line(path)
+        raise TripleFileError(f"{path}:{line_number}: not UTF-8 text ({error.reason})") from error
+    if not triples:
+        raise TripleFileError(f"{path}: empty triple file (expected lines 'head<TAB>relation<TAB>tail')")
+    return triples
+
+
+def _parse_lines(path: Path) -> list[tuple[str, str, str]]:
     triples: list[tuple[str, str, str]] = []
     with path.open(encoding="utf-8", newline="") as handle:
         for line_number, raw in enumerate(handle, start=1):
@@ -37,9 +48,18 @@ def read_triples(path: str | Path) -> list[tuple[str, str, str]]:
                     f"or whitespace, got {len(fields)}: {line[:120]!r}"
                 )
             triples.append((fields[0], fields[1], fields[2]))
-    if not triples:
-        raise TripleFileError(f"{path}: empty triple file (expected lines 'head<TAB>relation<TAB>tail')")
     return triples
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The number of the first line that is not valid UTF-8 (only called on the error path)."""
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return line_number
+    return 0
 
 
 class Vocabulary:

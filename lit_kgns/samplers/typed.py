@@ -1,0 +1,171 @@
+"""Typed (Krompaß et al., 2015): negatives from the entities of the domain / range class of ``r``.
+
+Metadata format (tab-separated, ``#`` comments and blank lines ignored):
+
+* ``types_file``: one ``entity<TAB>type`` line per (entity, type) pair; an entity may have several types.
+  Entities are given by label (as in the triple files) or, when the dataset has no labels, by integer id.
+* ``domain_range_file`` (optional): ``relation<TAB>domain type<TAB>range type``; ``None`` or an empty field
+  means "no class" (no pool: the fallback decides). Without this file the domain (range) of ``r`` is
+  derived from the observed types: the type held by most distinct training heads (tails) of ``r`` (ties to
+  the smaller type id).
+
+The pool of a head corruption of ``(h, r, t)`` is every entity whose types contain ``domain(r)``; a tail
+corruption uses ``range(r)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.samplers.fallback import PoolRanges
+from lit_kgns.samplers.pools import PoolSampler, SortedPools
+
+NO_CLASS = ("", "none", "null")
+
+
+def read_rows(path: str | Path) -> list[list[str]]:
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows.append(line.rstrip("\n").split("\t"))
+    return rows
+
+
+def observed_classes(graph: KGGraph, entity_types: Tensor, num_types: int) -> Tensor:
+    """``(2R,)`` class per query relation: for ``q`` the type most frequent among the distinct entities
+    observed as answers of ``q`` (the range of ``r`` for ``q = r``, its domain for ``q = r + R``);
+    -1 if none."""
+    pairs = torch.unique(torch.stack([graph.edge_type, graph.edge_index[1]], 1), dim=0)  # (q, answer entity)
+    # Join (q, entity) with (entity, type) through a sort on the entity.
+    order = torch.argsort(entity_types[:, 0])
+    typed_entities, types = entity_types[order, 0], entity_types[order, 1]
+    start = torch.searchsorted(typed_entities, pairs[:, 1])
+    end = torch.searchsorted(typed_entities, pairs[:, 1], right=True)
+    counts = end - start
+    rows = torch.repeat_interleave(torch.arange(len(pairs)), counts)
+    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+    joined_types = types[torch.repeat_interleave(start, counts) + offsets]
+    votes = torch.zeros(graph.num_relations, num_types, dtype=torch.long)
+    votes.index_put_((pairs[rows, 0], joined_types), torch.ones_like(joined_types), accumulate=True)
+    best = votes.argmax(dim=1)  # first maximum: ties go to the smaller type id
+    return torch.where(votes.max(dim=1).values > 0, best, -1)
+
+
+class TypedSampler(PoolSampler):
+    """Negatives of the schema class of ``r``'s domain (head corruption) or range (tail corruption).
+
+    Args:
+        types_file: TSV ``entity<TAB>type`` (see the module docstring).
+        domain_range_file: TSV ``relation<TAB>domain<TAB>range``; derived from observed types when omitted.
+        num_negatives, side, seed, fallback, filtered, log_every_n_steps: see :class:`PoolSampler`.
+
+    Labels are taken from the Trainer's DataModule at ``setup``; outside a Trainer, call :meth:`set_types`
+    with id tensors (or pass ``entity_labels`` / ``relation_labels`` to :meth:`load_metadata`).
+    """
+
+    def __init__(
+        self,
+        types_file: str | None = None,
+        domain_range_file: str | None = None,
+        num_negatives: int = 256,
+        side: str = "half",
+        seed: int | None = None,
+        fallback: str = "integrate",
+        filtered: bool = True,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        super().__init__(num_negatives, side, seed, fallback, filtered, log_every_n_steps)
+        self.types_file = types_file
+        self.domain_range_file = domain_range_file
+        self.entity_types: Tensor | None = None  # (P, 2) entity id, type id
+        self.domain_range: Tensor | None = None  # (R, 2) domain type, range type (-1: none)
+        self.num_types = 0
+        self._pools: dict[tuple[int, str], tuple[SortedPools, Tensor]] = {}
+
+    def set_types(
+        self, entity_types: Tensor, domain_range: Tensor | None = None, num_types: int | None = None
+    ) -> None:
+        """Use ``(P, 2)`` ``(entity, type)`` id pairs and optional ``(R, 2)`` ``(domain, range)`` type ids."""
+        self.entity_types = entity_types.long().cpu()
+        self.domain_range = None if domain_range is None else domain_range.long().cpu()
+        self.num_types = (
+            num_types
+            if num_types is not None
+            else int(entity_types[:, 1].max()) + 1
+            if len(entity_types)
+            else 0
+        )
+        self._pools.clear()
+
+    def load_metadata(
+        self, entity_labels: list[str] | None = None, relation_labels: list[str] | None = None
+    ) -> None:
+        """Parse ``types_file`` / ``domain_range_file`` with the dataset's labels."""
+        if self.types_file is None:
+            raise ValueError("TypedSampler needs types_file (TSV entity<TAB>type) or set_types(...)")
+        entity_index = {label: i for i, label in enumerate(entity_labels or [])}
+        type_index: dict[str, int] = {}
+        pairs = []
+        for row in read_rows(self.types_file):
+            entity = entity_index.get(row[0]) if entity_index else int(row[0])
+            if entity is None:  # an entity of the metadata that is not in this dataset
+                continue
+            pairs.append((entity, type_index.setdefault(row[1], len(type_index))))
+        domain_range = None
+        if self.domain_range_file is not None:
+            relation_index = {label: i for i, label in enumerate(relation_labels or [])}
+            num_direct = len(relation_labels) if relation_labels else 0
+            rows = read_rows(self.domain_range_file)
+            num_direct = num_direct or max(int(row[0]) for row in rows) + 1
+            domain_range = torch.full((num_direct, 2), -1, dtype=torch.long)
+            for row in rows:
+                relation = relation_index.get(row[0]) if relation_index else int(row[0])
+                if relation is None:
+                    continue
+                for column, name in enumerate(row[1:3]):
+                    if name.strip().lower() not in NO_CLASS and name in type_index:
+                        domain_range[relation, column] = type_index[name]
+        self.set_types(torch.tensor(pairs, dtype=torch.long).view(-1, 2), domain_range, len(type_index))
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit" and self.entity_types is None:
+            datamodule = trainer.datamodule
+            names = getattr(datamodule, "train_names", [])
+            dataset = datamodule.dataset(names[0]) if names and hasattr(datamodule, "dataset") else None
+            self.load_metadata(
+                getattr(dataset, "entity_labels", None) or None,
+                getattr(dataset, "relation_labels", None) or None,
+            )
+        super().setup(trainer, pl_module, stage)
+
+    def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
+        if self.entity_types is None:
+            self.load_metadata()
+        super().attach(splits, device)
+
+    def typed_pools(self, graph_id: int) -> tuple[SortedPools, Tensor]:
+        """``(pools keyed by type, (2R,) class per query relation)`` on the graph's device."""
+        graph = self.graphs[graph_id].graph
+        key = (graph_id, str(graph.device))
+        if key not in self._pools:
+            assert self.entity_types is not None
+            types = self.entity_types[self.entity_types[:, 0] < graph.num_nodes]
+            if self.domain_range is not None:
+                # Query relation r (tail corruption) uses the range, r + R (head corruption) the domain.
+                classes = torch.cat([self.domain_range[:, 1], self.domain_range[:, 0]])
+            else:
+                classes = observed_classes(graph.to("cpu"), types, max(self.num_types, 1))
+            pools = SortedPools.from_pairs(types[:, 1], types[:, 0], deduplicate=True)
+            self._pools[key] = (pools.to(graph.device), classes.to(graph.device))
+        return self._pools[key]
+
+    def pool_ranges(
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
+    ) -> PoolRanges:
+        pools, classes = self.typed_pools(graph_id)
+        return pools.ranges(classes[query_relations])

@@ -31,7 +31,9 @@ def download_file(url: str, destination: Path, sha256: str | None, timeout: floa
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    handle, temporary_name = tempfile.mkstemp(
+        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
+    )
     temporary = Path(temporary_name)
     try:
         with open(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:

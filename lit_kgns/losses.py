@@ -34,3 +34,37 @@ def self_adversarial_bce(scores: Tensor, mask: Tensor | None = None, adversarial
     loss = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
     weights = torch.cat([torch.ones_like(scores[:, :1]), negative_weights(scores[:, 1:], mask, adversarial_temperature)], 1)
     return ((loss * weights).sum(dim=-1) / weights.sum(dim=-1)).mean()
+
+
+def margin_ranking(scores: Tensor, mask: Tensor | None = None, margin: float = 1.0) -> Tensor:
+    """Pairwise hinge (PyKEEN's ``MarginRankingLoss``): mean of ``relu(γ - s_b0 + s_bk)``.
+
+    Taken over the valid ``(b, k)`` pairs; masked negatives contribute nothing.
+    """
+    if mask is None:
+        mask = torch.ones_like(scores[:, 1:], dtype=torch.bool)
+    hinge = F.relu(margin - scores[:, :1] + scores[:, 1:])
+    return (hinge * mask).sum() / mask.sum().clamp(min=1)
+
+
+def nssa(
+    scores: Tensor, mask: Tensor | None = None, margin: float = 9.0, inverse_temperature: float = 1.0
+) -> Tensor:
+    """Negative sampling self-adversarial loss (Sun et al., 2019; PyKEEN's ``NSSALoss`` semantics).
+
+    ``½ · [ -mean_b log σ(γ + s_b0) + mean_b Σ_k w_bk · (-log σ(-s_bk - γ)) ]`` with detached weights
+    ``w_b = softmax(α · s_b,1:)`` over the valid negatives (``α`` multiplies, as in PyKEEN; ``α = 0`` gives
+    uniform weights). Scores are plausibilities (e.g. negative distances), so ``γ + s`` is ``γ - d``.
+    """
+    if mask is None:
+        mask = torch.ones_like(scores[:, 1:], dtype=torch.bool)
+    negatives = scores[:, 1:]
+    with torch.no_grad():
+        logits = (inverse_temperature * negatives).masked_fill(~mask, float("-inf"))
+        weights = torch.nan_to_num(torch.softmax(logits, dim=-1), nan=0.0)  # rows without any valid negative
+    positive_loss = -F.logsigmoid(margin + scores[:, 0]).mean()
+    negative_loss = (weights * -F.logsigmoid(-negatives - margin)).sum(dim=-1).mean()
+    return 0.5 * (positive_loss + negative_loss)
+
+
+LOSSES = ("bce", "margin", "nssa")

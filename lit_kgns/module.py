@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
-from lit_kgns.losses import self_adversarial_bce
+from lit_kgns.losses import LOSSES, margin_ranking, nssa, self_adversarial_bce
 from lit_kgns.metrics import TIE_POLICIES, RankingMetrics, filtered_ranks
 from lit_kgns.samplers.base import NegativeSampler
 
@@ -39,6 +39,9 @@ class KGLinkPrediction(pl.LightningModule):
         remove_batch_edges: hide the batch's positive (and other candidate) triples from the graph.
         ties: rank policy for tied scores: ``pessimistic`` (ULTRA), ``realistic`` or ``optimistic``.
         predict_top_k: number of ranked entities ``predict`` returns per query.
+        loss: ``bce`` (self-adversarial BCE, ULTRA), ``margin`` (pairwise hinge, PyKEEN's
+            ``MarginRankingLoss``) or ``nssa`` (PyKEEN's ``NSSALoss``, ``α = 1 / adversarial_temperature``).
+        margin: ``γ`` of ``margin`` / ``nssa``; default 1.0 for ``margin`` and 9.0 for ``nssa`` (PyKEEN's).
     """
 
     def __init__(
@@ -49,12 +52,16 @@ class KGLinkPrediction(pl.LightningModule):
         remove_batch_edges: bool = True,
         ties: str = "pessimistic",
         predict_top_k: int = 10,
+        loss: str = "bce",
+        margin: float | None = None,
     ) -> None:
         super().__init__()
         if ties not in TIE_POLICIES:
             raise ValueError(f"ties must be one of {TIE_POLICIES}, got {ties!r}")
         if adversarial_temperature < 0:
             raise ValueError(f"adversarial_temperature must be >= 0, got {adversarial_temperature}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         # Under LightningCLI the hyperparameters are the parsed config (class paths and init args), from which
         # ``load_from_checkpoint`` rebuilds the backbone; from plain Python keep modules and callables out.
         self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer"])
@@ -64,6 +71,8 @@ class KGLinkPrediction(pl.LightningModule):
         self.remove_batch_edges = remove_batch_edges
         self.ties = ties
         self.predict_top_k = predict_top_k
+        self.loss = loss
+        self.margin = margin if margin is not None else {"margin": 1.0, "nssa": 9.0}.get(loss, 0.0)
         self.metrics = nn.ModuleDict()
         self._device_splits: dict[int, LinkPredictionSplit] = {}
 
@@ -103,9 +112,18 @@ class KGLinkPrediction(pl.LightningModule):
         if self.remove_batch_edges:
             removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1)
         scores = self.backbone(split.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
-        loss = self_adversarial_bce(scores, negatives.mask, self.adversarial_temperature)
+        loss = self.compute_loss(scores, negatives.mask)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
         return loss
+
+    def compute_loss(self, scores: Tensor, mask: Tensor) -> Tensor:
+        """The configured loss of ``(B, 1 + K)`` scores (column 0: positive) and the ``(B, K)`` mask."""
+        if self.loss == "margin":
+            return margin_ranking(scores, mask, self.margin)
+        if self.loss == "nssa":
+            inverse = 1.0 / self.adversarial_temperature if self.adversarial_temperature > 0 else 0.0
+            return nssa(scores, mask, self.margin, inverse)
+        return self_adversarial_bce(scores, mask, self.adversarial_temperature)
 
     # ----------------------------------------------------------------- evaluation
     def _metric(self, stage: str, index: int) -> RankingMetrics:

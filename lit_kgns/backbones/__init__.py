@@ -1,6 +1,18 @@
 """Backbones: plain ``nn.Module`` link predictors behind :class:`KGBackbone`."""
 
 from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.backbones.kge import RESCAL, ComplEx, DistMult, KGEBackbone, RotatE, TransE, TransH, TransR
 from lit_kgns.backbones.ultra import Ultra
 
-__all__ = ["KGBackbone", "Ultra"]
+__all__ = [
+    "RESCAL",
+    "ComplEx",
+    "DistMult",
+    "KGBackbone",
+    "KGEBackbone",
+    "RotatE",
+    "TransE",
+    "TransH",
+    "TransR",
+    "Ultra",
+]

@@ -40,12 +40,14 @@ def observed_classes(graph: KGGraph, entity_types: Tensor, num_types: int) -> Te
     """``(2R,)`` class per query relation: for ``q`` the type most frequent among the distinct entities
     observed as answers of ``q`` (the range of ``r`` for ``q = r``, its domain for ``q = r + R``);
     -1 if none."""
-    pairs = torch.unique(torch.stack([graph.edge_type, graph.edge_index[1]], 1), dim=0)  # (q, answer entity)
+    # (query relation, answer entity) pairs
+    pairs = torch.unique(torch.stack([graph.edge_type, graph.edge_index[1]], 1), dim=0).contiguous()
     # Join (q, entity) with (entity, type) through a sort on the entity.
     order = torch.argsort(entity_types[:, 0])
     typed_entities, types = entity_types[order, 0], entity_types[order, 1]
-    start = torch.searchsorted(typed_entities, pairs[:, 1])
-    end = torch.searchsorted(typed_entities, pairs[:, 1], right=True)
+    answers = pairs[:, 1].contiguous()
+    start = torch.searchsorted(typed_entities, answers)
+    end = torch.searchsorted(typed_entities, answers, right=True)
     counts = end - start
     rows = torch.repeat_interleave(torch.arange(len(pairs)), counts)
     offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)

@@ -1,0 +1,180 @@
+"""Model-driven pools: the base of dynamic samplers, and NearestNeighbor (k-NN of the replaced entity).
+
+A dynamic sampler reads an embedding space from a *source* model:
+
+* a frozen auxiliary backbone given as module (``model``) or loaded from a lit_kgns checkpoint
+  (``checkpoint``: a :class:`~lit_kgns.module.KGLinkPrediction` ``.ckpt``; with ``model`` too, only the
+  ``backbone.*`` weights are loaded into it), never refreshed, as in the PyKEEN extension;
+* otherwise the backbone being trained, re-read every ``refresh_every_n_steps`` training steps or every
+  ``refresh_every_n_epochs`` epochs (whichever is set; the steps take precedence).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from lit_kgns.samplers.fallback import PoolRanges
+from lit_kgns.samplers.pools import PoolSampler
+
+
+def load_backbone(checkpoint: str, model: nn.Module | None = None) -> nn.Module:
+    """The backbone of a lit_kgns checkpoint (into ``model`` when given)."""
+    if model is None:
+        from lit_kgns.module import KGLinkPrediction
+
+        return KGLinkPrediction.load_from_checkpoint(checkpoint, map_location="cpu").backbone
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    model.load_state_dict(
+        {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
+    )
+    return model
+
+
+def frozen(model: nn.Module) -> nn.Module:
+    model = model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+class DynamicPoolSampler(PoolSampler):
+    """Pools computed from a source model's embeddings; subclasses implement :meth:`refresh` and
+    :meth:`pool_ranges`.
+
+    Args:
+        model: frozen auxiliary backbone (module), or ``None``.
+        checkpoint: lit_kgns checkpoint of the auxiliary backbone, or ``None``.
+        num_query_results: pool size ``k`` (neighbours per query).
+        refresh_every_n_steps, refresh_every_n_epochs: refresh period when the trained model is the source.
+        num_negatives, side, seed, fallback, filtered, log_every_n_steps: see :class:`PoolSampler`.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | None = None,
+        checkpoint: str | None = None,
+        num_query_results: int = 100,
+        refresh_every_n_steps: int = 0,
+        refresh_every_n_epochs: int = 1,
+        num_negatives: int = 256,
+        side: str = "half",
+        seed: int | None = None,
+        fallback: str = "integrate",
+        filtered: bool = True,
+        log_every_n_steps: int = 50,
+    ) -> None:
+        super().__init__(num_negatives, side, seed, fallback, filtered, log_every_n_steps)
+        if num_query_results < 1:
+            raise ValueError(f"num_query_results must be positive, got {num_query_results}")
+        self.checkpoint = checkpoint
+        self.num_query_results = num_query_results
+        self.refresh_every_n_steps = refresh_every_n_steps
+        self.refresh_every_n_epochs = refresh_every_n_epochs
+        self.auxiliary = model is not None or checkpoint is not None
+        self.source: nn.Module | None = None
+        if checkpoint is not None:
+            model = load_backbone(checkpoint, model)
+        if model is not None:
+            self.source = frozen(model)
+
+    def set_model(self, model: nn.Module) -> None:
+        """Use ``model`` (frozen) as source and rebuild the pools (outside a Trainer, or to swap models)."""
+        self.source = frozen(copy.deepcopy(model)) if not self.auxiliary else frozen(model)
+        if self.graphs:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute whatever the pools depend on from ``self.source``."""
+
+    def require_source(self) -> nn.Module:
+        if self.source is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no source model: pass model/checkpoint or call set_model"
+            )
+        return self.source
+
+    # ----------------------------------------------------------------- Lightning hooks
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_fit_start(trainer, pl_module)
+        if self.source is None or not self.auxiliary:
+            self.source = frozen(copy.deepcopy(pl_module.backbone))
+        self.source.to(pl_module.device)
+        self.refresh()
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
+        step = trainer.global_step
+        if (
+            not self.auxiliary
+            and self.refresh_every_n_steps
+            and step
+            and step % self.refresh_every_n_steps == 0
+        ):
+            self.set_model(pl_module.backbone)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch
+        periodic = self.refresh_every_n_epochs and not self.refresh_every_n_steps
+        if not self.auxiliary and periodic and epoch and epoch % self.refresh_every_n_epochs == 0:
+            self.set_model(pl_module.backbone)
+
+
+def compress(entities: Tensor, valid: Tensor) -> PoolRanges:
+    """Per-row pools from a ``(B, k)`` table: valid entries moved first (stable), ``count`` = valid ones."""
+    order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices
+    table = entities.gather(1, order)
+    width = table.shape[1]
+    start = torch.arange(len(table), device=table.device) * width
+    return PoolRanges(table.reshape(-1), start, valid.sum(dim=1))
+
+
+@torch.no_grad()
+def nearest_neighbours(vectors: Tensor, k: int, chunk: int = 2048) -> Tensor:
+    """``(N, k)`` Euclidean nearest neighbours of every row of ``vectors`` (itself excluded)."""
+    k = min(k, len(vectors) - 1)
+    result = []
+    for begin in range(0, len(vectors), chunk):
+        distances = torch.cdist(vectors[begin : begin + chunk], vectors)
+        rows = torch.arange(begin, min(begin + chunk, len(vectors)), device=vectors.device)
+        distances[rows - begin, rows] = float("inf")
+        result.append(distances.topk(k, dim=1, largest=False).indices)
+    return torch.cat(result)
+
+
+class NearestNeighborSampler(DynamicPoolSampler):
+    """Replace ``h`` (or ``t``) by one of its ``k`` nearest entities in the source model's entity space.
+
+    The space is ``model.entity_table()`` (KGE backbones; complex vectors as ``[re, im]``), Euclidean
+    distance (the extension's KD-tree). Known true answers of the query are removed from the pool (as the
+    extension's ``get_positive_pool``). The neighbour table ``(N, k)`` is recomputed at each refresh.
+    """
+
+    pool_depends_on_answer = True
+
+    def refresh(self) -> None:
+        source = self.require_source()
+        if not hasattr(source, "entity_table"):
+            raise TypeError(
+                f"{type(source).__name__} has no entity_table(): NearestNeighbor needs a KGE backbone"
+            )
+        with torch.no_grad():
+            vectors = source.entity_table().detach().float()
+        self.neighbours = nearest_neighbours(vectors, self.num_query_results)
+
+    def pool_ranges(
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
+    ) -> PoolRanges:
+        if getattr(self, "neighbours", None) is None:
+            self.refresh()
+        neighbours = self.neighbours.to(answers.device)[answers]  # (B, k)
+        known = self.graphs[graph_id].known.contains(
+            anchors.unsqueeze(1), query_relations.unsqueeze(1), neighbours
+        )
+        return compress(neighbours, ~known)

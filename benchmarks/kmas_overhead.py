@@ -1,0 +1,239 @@
+"""KMAS overhead: training-step time and peak memory against strict uniform negatives, and the cost of a
+similarity-cache refresh on FB15k-237 and on a synthetic graph (1M entities, 1k relations, 10M triples).
+
+    PYTHONPATH=. python benchmarks/kmas_overhead.py [--data-root ../shared/data] [--steps 40]
+        [--skip-steps] [--skip-synthetic]
+
+Step figures come from two child processes (one per sampler) running the same config, so that peak
+memory is measured from a clean process: peak RSS above the pre-fit baseline on CPU (sampled by a thread,
+every 2 ms), ``torch.cuda.max_memory_allocated`` on CUDA. Targets: time ratio <= 1.03, memory <= 1.05;
+refresh < 10 s and < 2 GB on the synthetic graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from lit_kgns.backbones import KGBackbone, Ultra
+from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.samplers import KMASSampler, StrictUniformSampler
+from lit_kgns.samplers.kmas import relation_tails
+
+
+class PeakRSS:
+    """Peak resident memory above the value at ``__enter__``, polled by a background thread."""
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.process, self.interval = psutil.Process(), interval
+        self.peak = self.baseline = 0
+        self._stop = threading.Event()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self.baseline = self.peak = self.process.memory_info().rss
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+
+    @property
+    def delta_mb(self) -> float:
+        return (self.peak - self.baseline) / 2**20
+
+
+class StepTimer(pl.Callback):
+    """Wall time of every training batch (sampling, forward, backward, optimizer, refreshes included)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_batch_start(self, *args: Any) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        self.times.append(time.perf_counter() - self._start)
+
+
+def step_benchmark(sampler_name: str, steps: int, data_root: str | None) -> dict[str, float]:
+    """One fit of a small ULTRA on UMLS with the named sampler: ms/step (after 5 warm-up steps), peak MB."""
+    from lit_kgns.data.datamodule import KGDataModule
+    from lit_kgns.module import KGLinkPrediction
+
+    pl.seed_everything(0)
+    common = {"num_negatives": 64, "seed": 0}
+    sampler = (
+        StrictUniformSampler(**common)
+        if sampler_name == "uniform"
+        else KMASSampler(**common, top_k=8, refresh_every_n_steps=20, diagnostics_every_n_steps=None)
+    )
+    if isinstance(sampler, KMASSampler):
+        sampler.schedule.warmup_end = 0.0  # hard negatives from the first step: the worst case for time
+    timer = StepTimer()
+    module = KGLinkPrediction(Ultra(dim=32, num_relation_layers=4, num_entity_layers=4))
+    datamodule = KGDataModule(dataset="umls", root=data_root, batch_size=16, batches_per_epoch=steps)
+    trainer = pl.Trainer(
+        accelerator="auto",
+        devices=1,
+        max_epochs=1,
+        limit_val_batches=0,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        callbacks=[sampler, timer],
+    )
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    with PeakRSS() as memory:
+        trainer.fit(module, datamodule=datamodule)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else memory.delta_mb
+    times = timer.times[5:]
+    return {"ms_per_step": 1000 * sum(times) / len(times), "peak_mb": peak}
+
+
+def run_child(sampler_name: str, steps: int, data_root: str | None) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", sampler_name, "--steps", str(steps)]
+    if data_root:
+        command += ["--data-root", data_root]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+class RandomRelations(KGBackbone):
+    """Query-free random relation embeddings: isolates cache build and sampling from the backbone."""
+
+    def __init__(self, num_relations: int, dim: int = 64) -> None:
+        super().__init__()
+        self.table = torch.randn(num_relations, dim, generator=torch.Generator().manual_seed(0))
+
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise NotImplementedError
+
+    def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
+        return self.table
+
+
+def measure(label: str, work: Callable[[], Any]) -> Any:
+    with PeakRSS() as memory:
+        start = time.perf_counter()
+        result = work()
+        seconds = time.perf_counter() - start
+    print(f"  {label:<44s} {seconds:8.3f} s   peak +{memory.delta_mb:8.1f} MB")
+    return result
+
+
+def refresh_benchmark(
+    split: LinkPredictionSplit, backbone: KGBackbone, label: str, batch_size: int = 64
+) -> None:
+    graph = split.graph
+    print(
+        f"{label}: {graph.num_nodes} entities, {graph.num_direct_relations} relations, "
+        f"{graph.num_edges // 2} triples"
+    )
+    sampler = KMASSampler(num_negatives=256, top_k=16, seed=0, diagnostics_every_n_steps=None)
+    measure("attach (base: TripleIndex, Bernoulli stats)", lambda: sampler.attach([split]))
+    measure("relation -> tails CSR (once per graph)", lambda: relation_tails(graph))
+    measure("similarity cache refresh", lambda: sampler.refresh(backbone))
+    positives = split.targets[
+        torch.randperm(len(split.targets), generator=torch.Generator().manual_seed(0))[:batch_size]
+    ]
+    uniform = StrictUniformSampler(num_negatives=256, seed=0)
+    uniform.graphs = sampler.graphs
+    sampler.hard_ratio = 0.5
+    for name, candidate in (("strict uniform", uniform), ("KMAS, ratio 0.5", sampler)):
+        candidate.reseed(0, 0)
+        candidate.sample(positives)
+        measure(
+            f"sample {batch_size}x256 negatives, {name}",
+            lambda c=candidate: [c.sample(positives) for _ in range(10)],
+        )
+
+
+def synthetic_split(num_entities: int, num_relations: int, num_triples: int) -> LinkPredictionSplit:
+    generator = torch.Generator().manual_seed(0)
+    triples = torch.stack(
+        [
+            torch.randint(num_entities, (num_triples,), generator=generator),
+            torch.randint(num_relations, (num_triples,), generator=generator),
+            torch.randint(num_entities, (num_triples,), generator=generator),
+        ],
+        dim=1,
+    )
+    graph = KGGraph.from_triples(triples, num_entities, num_relations, "synthetic")
+    return LinkPredictionSplit("synthetic", graph, triples, triples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--child", choices=["uniform", "kmas"], default=None)
+    parser.add_argument("--skip-steps", action="store_true")
+    parser.add_argument("--skip-synthetic", action="store_true")
+    args = parser.parse_args()
+    default_root = Path(__file__).resolve().parents[2] / "shared" / "data"
+    data_root = (
+        args.data_root
+        or os.environ.get("LIT_KGNS_DATA")
+        or (str(default_root) if default_root.is_dir() else None)
+    )
+    if args.child:
+        print(json.dumps(step_benchmark(args.child, args.steps, data_root)))
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data root {data_root}")
+    if not args.skip_steps:
+        uniform = run_child("uniform", args.steps, data_root)
+        kmas = run_child("kmas", args.steps, data_root)
+        print(
+            f"UMLS, ULTRA dim 32 / 4+4 layers, batch 16, 64 negatives, {args.steps} steps "
+            "(KMAS: refresh every 20):"
+        )
+        for name, row in (("strict uniform", uniform), ("KMAS", kmas)):
+            print(f"  {name:<16s} {row['ms_per_step']:8.1f} ms/step   peak +{row['peak_mb']:8.1f} MB")
+        print(
+            f"  ratio KMAS / uniform: time {kmas['ms_per_step'] / uniform['ms_per_step']:.3f} "
+            "(target <= 1.03), "
+            f"memory {kmas['peak_mb'] / max(uniform['peak_mb'], 1e-9):.3f} (target <= 1.05)"
+        )
+    try:
+        from lit_kgns.data.catalog import load_dataset
+
+        dataset = load_dataset("fb15k-237", data_root)
+        torch.manual_seed(0)
+        refresh_benchmark(
+            dataset.train, Ultra(dim=64, num_relation_layers=6, num_entity_layers=6), "FB15k-237, ULTRA 64/6"
+        )
+    except Exception as error:  # the benchmark data may be absent offline
+        print(f"FB15k-237 skipped: {type(error).__name__}: {error}")
+    if not args.skip_synthetic:
+        split = measure(
+            "build synthetic graph (not KMAS)", lambda: synthetic_split(1_000_000, 1_000, 10_000_000)
+        )
+        refresh_benchmark(split, RandomRelations(2_000), "synthetic, random relation embeddings")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,10 +16,13 @@ class RelationalConv(MessagePassing):
     checkpoints were trained with), ``b`` is the boundary condition and ``w_r`` the relation features:
     a per-layer embedding table (relation graph) or a per-layer MLP of query-conditioned relation
     representations (entity graph, ``project_relations=True``).
+
+    Tensors are node-major, ``(N, B, d)``: gathering and summing messages then move whole rows, which
+    is several times faster on CPU than working along the node dimension of ``(B, N, d)``.
     """
 
     def __init__(self, dim: int, num_relation: int = 4, project_relations: bool = False, layer_norm: bool = True) -> None:
-        super().__init__(aggr="add", flow="target_to_source", node_dim=1)
+        super().__init__(aggr="add", flow="target_to_source", node_dim=0)
         self.dim = dim
         self.project_relations = project_relations
         if project_relations:
@@ -36,21 +39,34 @@ class RelationalConv(MessagePassing):
         edge_index: Tensor,
         edge_type: Tensor,
         relation_features: Tensor | None = None,
+        adjacency: list[Tensor] | None = None,
     ) -> Tensor:
-        """``x``, ``boundary``: ``(B, N, d)``; ``relation_features``: ``(B, R, d)`` when projecting."""
+        """``x``, ``boundary``: ``(N, B, d)``; ``relation_features``: ``(R, B, d)`` when projecting.
+
+        ``adjacency`` (one sparse ``(N, N)`` matrix per edge type) enables the fast path for layers whose
+        relation features are shared by the whole batch: ``sum_r (A_r @ X) * w_r`` with no per-edge tensor.
+        """
+        num_nodes = x.shape[0]
         if self.project_relations:
-            relation = self.relation_projection(relation_features)  # (B, R, d)
+            relation = self.relation_projection(relation_features)  # (R, B, d)
         else:
-            relation = self.relation.weight.unsqueeze(0)  # (1, num_relation, d)
-        num_nodes = x.shape[1]
-        aggregated = self.propagate(edge_index, x=x, relation=relation, edge_type=edge_type, size=(num_nodes, num_nodes))
+            relation = self.relation.weight.unsqueeze(1)  # (num_relation, 1, d)
+        if adjacency is not None and not self.project_relations:
+            flat = x.reshape(num_nodes, -1)
+            aggregated = sum(
+                (matrix @ flat).view_as(x) * relation[kind] for kind, matrix in enumerate(adjacency)
+            )
+        else:
+            aggregated = self.propagate(
+                edge_index, x=x, relation=relation, edge_type=edge_type, size=(num_nodes, num_nodes)
+            )
         output = self.linear(torch.cat([x, aggregated + boundary], dim=-1))
         if self.layer_norm is not None:
             output = self.layer_norm(output)
         return F.relu(output)
 
     def message(self, x_j: Tensor, relation: Tensor, edge_type: Tensor) -> Tensor:
-        return x_j * relation.index_select(1, edge_type)  # (B, E, d)
+        return x_j * relation.index_select(0, edge_type)  # (E, B, d)
 
 
 class BellmanFordStack(nn.Module):
@@ -63,9 +79,14 @@ class BellmanFordStack(nn.Module):
         )
 
     def propagate_layers(
-        self, boundary: Tensor, edge_index: Tensor, edge_type: Tensor, relation_features: Tensor | None = None
+        self,
+        boundary: Tensor,
+        edge_index: Tensor,
+        edge_type: Tensor,
+        relation_features: Tensor | None = None,
+        adjacency: list[Tensor] | None = None,
     ) -> Tensor:
         hidden = boundary
         for layer in self.layers:
-            hidden = layer(hidden, boundary, edge_index, edge_type, relation_features) + hidden
+            hidden = layer(hidden, boundary, edge_index, edge_type, relation_features, adjacency) + hidden
         return hidden

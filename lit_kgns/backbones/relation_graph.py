@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -21,6 +25,18 @@ class RelationGraph:
     num_nodes: int
     num_relations: int = 4
 
+    @cached_property
+    def adjacency(self) -> list[Tensor]:
+        """One sparse CSR ``(N, N)`` matrix per edge type, rows = ``edge_index[0]`` (where messages arrive)."""
+        matrices = []
+        for kind in range(self.num_relations):
+            index = self.edge_index[:, self.edge_type == kind]
+            values = torch.ones(index.shape[1], device=index.device)
+            with quiet_sparse():
+                coo = torch.sparse_coo_tensor(index, values, (self.num_nodes, self.num_nodes), check_invariants=False)
+                matrices.append(coo.to_sparse_csr())
+        return matrices
+
 
 def entity_relation_incidence(graph: KGGraph) -> tuple[Tensor, Tensor]:
     """Unique ``(entity, relation)`` pairs where the entity is a head (first) or a tail (second) of the relation.
@@ -35,10 +51,24 @@ def entity_relation_incidence(graph: KGGraph) -> tuple[Tensor, Tensor]:
 def _co_occurrence(left: Tensor, right: Tensor, num_nodes: int, num_relations: int) -> Tensor:
     """Unique relation pairs ``(r1, r2)`` sharing an entity: the pattern of ``left^T @ right`` (``(2, M)``, sorted)."""
     values = torch.ones(len(left), device=left.device)
-    left_t = torch.sparse_coo_tensor(left.flip(1).t(), values, (num_relations, num_nodes))
-    right_m = torch.sparse_coo_tensor(right.t(), torch.ones(len(right), device=right.device), (num_nodes, num_relations))
-    product = torch.sparse.mm(left_t, right_m).coalesce()
+    with quiet_sparse():
+        left_t = torch.sparse_coo_tensor(
+            left.flip(1).t(), values, (num_relations, num_nodes), check_invariants=False
+        )
+        right_m = torch.sparse_coo_tensor(
+            right.t(), torch.ones(len(right), device=right.device), (num_nodes, num_relations), check_invariants=False
+        )
+        product = torch.sparse.mm(left_t, right_m).coalesce()
     return product.indices()
+
+
+@contextmanager
+def quiet_sparse() -> Iterator[None]:
+    """Silence torch's notices that sparse support is in beta (the operations used here are stable)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+        yield
 
 
 def build_relation_graph(graph: KGGraph) -> RelationGraph:

@@ -26,9 +26,12 @@ class RelationEncoder(BellmanFordStack):
     def forward(self, relation_graph: RelationGraph, query_relations: Tensor) -> Tensor:
         """``(B, 2R, d)`` representations of every relation, conditioned on each ``query_relations[b]``."""
         batch_size = len(query_relations)
-        boundary = torch.zeros(batch_size, relation_graph.num_nodes, self.dim, device=query_relations.device)
-        boundary[torch.arange(batch_size, device=query_relations.device), query_relations] = 1.0
-        return self.propagate_layers(boundary, relation_graph.edge_index, relation_graph.edge_type)
+        boundary = torch.zeros(relation_graph.num_nodes, batch_size, self.dim, device=query_relations.device)
+        boundary[query_relations, torch.arange(batch_size, device=query_relations.device)] = 1.0
+        hidden = self.propagate_layers(
+            boundary, relation_graph.edge_index, relation_graph.edge_type, adjacency=relation_graph.adjacency
+        )
+        return hidden.transpose(0, 1)
 
 
 class EntityEncoder(BellmanFordStack):
@@ -57,9 +60,10 @@ class EntityEncoder(BellmanFordStack):
         """Logits ``(B, C)`` of ``candidates`` (or ``(B, num_nodes)``) as tails of ``(anchor, query_relation)``."""
         batch = torch.arange(len(anchors), device=anchors.device)
         query = relation_representations[batch, query_relations]  # (B, d)
-        boundary = torch.zeros(len(anchors), num_nodes, self.dim, device=anchors.device)
-        boundary[batch, anchors] = query
-        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_representations)  # (B, N, d)
+        boundary = torch.zeros(num_nodes, len(anchors), self.dim, device=anchors.device)
+        boundary[anchors, batch] = query
+        relation_features = relation_representations.transpose(0, 1)  # (2R, B, d)
+        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features).transpose(0, 1)  # (B, N, d)
         if candidates is not None:
             hidden = hidden.gather(1, candidates.unsqueeze(-1).expand(-1, -1, self.dim))  # (B, C, d)
         feature = torch.cat([hidden, query.unsqueeze(1).expand_as(hidden)], dim=-1)

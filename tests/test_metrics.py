@@ -1,0 +1,80 @@
+import math
+
+import pytest
+import torch
+
+from lit_kgns.metrics import RankingMetrics, filtered_ranks, hits_at_k_against_sampled
+
+
+def test_ranks_by_hand_with_filtering_and_ties():
+    scores = torch.tensor([[0.9, 0.5, 0.7, 0.5, 0.1], [0.2, 0.3, 0.3, 0.3, 0.0]])
+    targets = torch.tensor([1, 2])
+    known = torch.zeros(2, 5, dtype=torch.bool)
+    known[0, 0] = True  # 0.9 is another true answer of row 0: filtered out
+    # Row 0: candidates 2 (0.7 > 0.5) and 3 (tie), 4 below -> pessimistic 3, realistic 2.5, optimistic 2.
+    # Row 1: candidates 1 and 3 tie with the target -> pessimistic 3, realistic 2, optimistic 1.
+    for ties, expected in (("pessimistic", [3, 3]), ("realistic", [2.5, 2]), ("optimistic", [2, 1])):
+        ranks, negatives = filtered_ranks(scores, targets, known.clone(), ties)
+        assert ranks.tolist() == expected
+        assert negatives.tolist() == [3, 4]
+
+
+def test_unknown_tie_policy_is_rejected():
+    with pytest.raises(ValueError, match="ties must be one of"):
+        filtered_ranks(torch.zeros(1, 2), torch.tensor([0]), torch.zeros(1, 2, dtype=torch.bool), "random")
+
+
+def test_metric_values_and_sum_states():
+    metric = RankingMetrics()
+    metric.update(torch.tensor([1.0, 2.0]), torch.tensor([10, 10]))
+    metric.update(torch.tensor([20.0]), torch.tensor([10]))
+    values = metric.compute()
+    assert values["mrr"].item() == pytest.approx((1 + 0.5 + 0.05) / 3)
+    assert values["mr"].item() == pytest.approx(23 / 3)
+    assert values["hits@1"].item() == pytest.approx(1 / 3)
+    assert values["hits@10"].item() == pytest.approx(2 / 3)
+    assert metric.count.item() == 3  # plain sums: exact when reduced across ranks
+
+
+def test_hits_against_50_sampled_negatives_is_exact_binomial():
+    # rank 1 always wins; rank - 1 == num_negatives always loses (every sampled negative outranks it).
+    ranks = torch.tensor([1.0, 11.0, 21.0])
+    negatives = torch.tensor([10, 10, 40])
+    estimate = hits_at_k_against_sampled(ranks, negatives)
+    assert estimate[0].item() == pytest.approx(1.0)
+    assert estimate[1].item() == pytest.approx(0.0)
+    p = 0.5
+    expected = sum(math.comb(49, i) * p**i * (1 - p) ** (49 - i) for i in range(10))
+    assert estimate[2].item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("ties", ["pessimistic", "realistic", "optimistic"])
+def test_agrees_with_pykeen_rank_based_evaluator(ties):
+    from pykeen.evaluation import RankBasedEvaluator
+
+    generator = torch.Generator().manual_seed(0)
+    batch, num_entities = 64, 30
+    # Coarse scores produce many ties; filter a few true answers per row.
+    scores = torch.randint(0, 8, (batch, num_entities), generator=generator).float()
+    targets = torch.randint(num_entities, (batch,), generator=generator)
+    known = torch.rand(batch, num_entities, generator=generator) < 0.1
+    known[torch.arange(batch), targets] = True
+
+    ranks, negatives = filtered_ranks(scores, targets, known.clone(), ties)
+    ours = RankingMetrics()
+    ours.update(ranks, negatives)
+    values = ours.compute()
+
+    evaluator = RankBasedEvaluator(filtered=True)
+    hrt = torch.stack([torch.zeros_like(targets), torch.zeros_like(targets), targets], dim=1)
+    true_scores = scores[torch.arange(batch), targets].unsqueeze(1)
+    dense_positive_mask = known.clone()
+    dense_positive_mask[torch.arange(batch), targets] = False
+    filtered_scores = scores.masked_fill(dense_positive_mask, float("nan"))
+    evaluator.process_scores_(hrt_batch=hrt, target="tail", scores=filtered_scores, true_scores=true_scores,
+                              dense_positive_mask=dense_positive_mask)
+    result = evaluator.finalize()
+    assert values["mrr"].item() == pytest.approx(result.get_metric(f"tail.{ties}.inverse_harmonic_mean_rank"), rel=1e-6)
+    assert values["mr"].item() == pytest.approx(result.get_metric(f"tail.{ties}.arithmetic_mean_rank"), rel=1e-6)
+    for k in (1, 3, 10):
+        assert values[f"hits@{k}"].item() == pytest.approx(result.get_metric(f"tail.{ties}.hits_at_{k}"), rel=1e-6)

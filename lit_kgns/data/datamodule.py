@@ -26,9 +26,11 @@ class KGDataModule(pl.LightningDataModule):
     are evaluated one after the other (one dataloader each) and reported per graph and on average.
 
     Args:
-        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``).
+        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``); with no name at
+            all, the embedded default ``umls`` (bundled with PyKEEN, no download).
         train_datasets, valid_datasets, test_datasets: per-stage names overriding ``dataset``
-            (e.g. pretrain on ``[fb15k-237, wn18rr, codex-m]``, test on ``[grail_fb237_v1, ...]``).
+            (e.g. pretrain on ``[fb15k-237, wn18rr, codex-m]``, test on ``[grail_fb237_v1, ...]``);
+            validation falls back to the training datasets, testing to the validation ones.
         root: data root holding the dataset folders; default ``$LIT_KGNS_DATA``, else the user cache.
         batch_size: positive triples per training batch.
         eval_batch_size: triples per evaluation batch (each gives a head and a tail query).
@@ -39,7 +41,7 @@ class KGDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        dataset: str | list[str] | None = "umls",
+        dataset: str | list[str] | None = None,
         train_datasets: list[str] | None = None,
         valid_datasets: list[str] | None = None,
         test_datasets: list[str] | None = None,
@@ -53,11 +55,11 @@ class KGDataModule(pl.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         default = _as_list(dataset)
+        if not (default or train_datasets or valid_datasets or test_datasets):
+            default = ["umls"]
         self.train_names = _as_list(train_datasets) or default
-        self.valid_names = _as_list(valid_datasets) or default
-        self.test_names = _as_list(test_datasets) or default
-        if not (self.train_names or self.valid_names or self.test_names):
-            raise ValueError("KGDataModule: give `dataset` or one of train_datasets / valid_datasets / test_datasets")
+        self.valid_names = _as_list(valid_datasets) or default or self.train_names
+        self.test_names = _as_list(test_datasets) or default or self.valid_names
         self.root = Path(root) if root is not None else None
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size

@@ -1,0 +1,50 @@
+import torch
+
+from lit_kgns.data.batches import TrainingBatchPlan
+from lit_kgns.data.datamodule import KGDataModule
+
+
+def test_single_graph_epoch_is_a_permutation():
+    plan = TrainingBatchPlan([10], batch_size=4, seed=3)
+    batches = list(plan)
+    assert [graph for graph, _ in batches] == [0, 0, 0]
+    assert sorted(torch.cat([indices for _, indices in batches]).tolist()) == list(range(10))
+
+
+def test_plan_depends_only_on_seed_and_epoch():
+    first, again = TrainingBatchPlan([50, 7], 5, seed=1), TrainingBatchPlan([50, 7], 5, seed=1)
+    again.set_epoch(0)
+    assert all(a[0] == b[0] and torch.equal(a[1], b[1]) for a, b in zip(first, again, strict=True))
+    again.set_epoch(1)
+    assert any(not torch.equal(a[1], b[1]) for a, b in zip(first, again, strict=True))
+
+
+def test_mixture_draws_one_graph_per_batch_in_proportion_to_its_size():
+    plan = TrainingBatchPlan([9000, 1000], batch_size=8, batches_per_epoch=2000, seed=0)
+    batches = list(plan)
+    assert len(batches) == 2000
+    share = sum(graph == 0 for graph, _ in batches) / len(batches)
+    assert abs(share - 0.9) < 0.03
+    for graph, indices in batches:
+        assert len(set(indices.tolist())) == 8  # distinct triples of that one graph
+        assert int(indices.max()) < (9000, 1000)[graph]
+
+
+def test_batches_per_epoch_caps_a_single_graph():
+    assert len(TrainingBatchPlan([100], batch_size=10, batches_per_epoch=3)) == 3
+    assert len(list(TrainingBatchPlan([100], batch_size=10, batches_per_epoch=3))) == 3
+
+
+def test_datamodule_serves_positive_batches_and_per_graph_evaluation(tmp_path):
+    datamodule = KGDataModule(train_datasets=["nations", "umls"], test_datasets=["nations"], root=str(tmp_path),
+                              batch_size=8, batches_per_epoch=5, eval_batch_size=16)
+    datamodule.setup("fit")
+    datamodule.setup("test")
+    batch = next(iter(datamodule.train_dataloader()))
+    split = datamodule.train_splits[batch["graph"]]
+    assert batch["triples"].shape == (8, 3)
+    # every training triple is a triple of the graph it is said to come from
+    keys = split.targets @ torch.tensor([10**6, 10**3, 1])
+    assert torch.isin(batch["triples"] @ torch.tensor([10**6, 10**3, 1]), keys).all()
+    assert len(datamodule.val_dataloader()) == 2 and len(datamodule.test_dataloader()) == 1
+    assert next(iter(datamodule.test_dataloader()[0])).shape == (16, 3)

@@ -1,0 +1,105 @@
+"""The CLI end to end: fit, print_config round trip, and zero-shot evaluation of the released checkpoints."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lit_kgns.cli import cli_main
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+@pytest.fixture(autouse=True)
+def _no_pytest_argv(monkeypatch):
+    """LightningCLI warns when sys.argv holds pytest's own arguments next to ``args``."""
+    monkeypatch.setattr("sys.argv", ["lit-kgns"])
+
+
+def run_cli(*args: str):
+    return cli_main(list(args))
+
+
+def test_fast_dev_run_fit_through_cli(tmp_path):
+    cli = run_cli(
+        "fit", "-c", str(REPO / "configs/quickstart.yaml"), "--trainer.fast_dev_run=true",
+        f"--trainer.default_root_dir={tmp_path}", "--test_after_fit=false", *QUICK,
+    )
+    assert cli.trainer.state.finished
+    assert "train/loss" in cli.trainer.callback_metrics
+    assert 0 <= cli.trainer.callback_metrics["val/mrr"] <= 1
+
+
+def print_config(*args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        run_cli(*args, "--print_config")
+    return out.getvalue()
+
+
+def test_print_config_round_trips(tmp_path):
+    first = print_config("fit", "-c", str(REPO / "configs/quickstart.yaml"))
+    saved = tmp_path / "config.yaml"
+    saved.write_text(first)
+    second = print_config("fit", "-c", str(saved))
+    assert yaml.safe_load(first) == yaml.safe_load(second)
+    parsed = yaml.safe_load(first)
+    assert parsed["sampler"]["class_path"] == "lit_kgns.samplers.StrictUniformSampler"
+    assert parsed["model"]["backbone"]["class_path"] == "lit_kgns.backbones.Ultra"
+
+
+def test_bad_option_names_the_option():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
+        run_cli("fit", "-c", str(REPO / "configs/quickstart.yaml"), "--data.batch_sizee=3")
+    assert "batch_sizee" in err.getvalue()
+
+
+def zero_shot(tmp_path: Path, shared_data: Path, dataset: str, *extra: str) -> dict[str, float]:
+    cli = run_cli(
+        "test", "-c", str(REPO / "configs/zero_shot/ultra_3g.yaml"), "--data.dataset", dataset,
+        "--data.root", str(shared_data), f"--trainer.default_root_dir={tmp_path}", *QUICK, *extra,
+    )
+    return {key: float(value) for key, value in cli.trainer.callback_metrics.items()}
+
+
+@pytest.mark.parametrize(
+    ("dataset", "mrr", "hits10"),
+    [("grail_fb237_v1", 0.4863, 0.6569), ("grail_wn18rr_v1", 0.5929, 0.7788)],
+)
+def test_zero_shot_ultra_3g_reproduces_upstream(tmp_path, shared_data, dataset, mrr, hits10):
+    metrics = zero_shot(tmp_path, shared_data, dataset)
+    assert metrics["test/mrr"] == pytest.approx(mrr, abs=0.002)
+    assert metrics["test/hits@10"] == pytest.approx(hits10, abs=0.005)
+
+
+INDUCTIVE = [
+    *(f"grail_{family}_v{version}" for family in ("fb237", "wn18rr", "nell") for version in (1, 2, 3, 4)),
+    "ilpc2022_small", *(f"ingram_nl_{ratio}" for ratio in (0, 25, 50, 75, 100)),
+    "mtdea_metafam", "mtdea_fbnell", "hm_1k", "codex-s",
+]
+
+
+@pytest.mark.parametrize("dataset", INDUCTIVE)
+def test_zero_shot_command_runs_on_every_offline_benchmark(tmp_path, shared_data, dataset):
+    """Two test batches per graph: the command, the loaders and the filters work (full runs: benchmarks/)."""
+    metrics = zero_shot(tmp_path, shared_data, dataset, "--trainer.limit_test_batches=2", "--data.eval_batch_size=4")
+    assert 0 < metrics["test/mrr"] <= 1
+    assert metrics["test/hits@10"] >= metrics["test/hits@1"]
+
+
+def test_several_test_graphs_report_each_and_their_mean(tmp_path, shared_data):
+    cli = run_cli(
+        "test", "-c", str(REPO / "configs/zero_shot/ultra_3g.yaml"),
+        "--data.dataset=null", "--data.test_datasets=[grail_nell_v1,grail_wn18rr_v1]",
+        "--data.root", str(shared_data), f"--trainer.default_root_dir={tmp_path}", "--trainer.limit_test_batches=2",
+        *QUICK,
+    )
+    metrics = {key: float(value) for key, value in cli.trainer.callback_metrics.items()}
+    per_graph = [metrics["test/grail_nell_v1/mrr"], metrics["test/grail_wn18rr_v1/mrr"]]
+    assert metrics["test/mrr"] == pytest.approx(sum(per_graph) / 2, rel=1e-6)

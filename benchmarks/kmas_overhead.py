@@ -17,13 +17,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
@@ -33,34 +31,8 @@ from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.samplers import KMASSampler, StrictUniformSampler
 from lit_kgns.samplers.kmas import relation_tails
 
-
-class PeakRSS:
-    """Peak resident memory above the value at ``__enter__``, polled by a background thread."""
-
-    def __init__(self, interval: float = 0.002) -> None:
-        self.process, self.interval = psutil.Process(), interval
-        self.peak = self.baseline = 0
-        self._stop = threading.Event()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakRSS:
-        self.baseline = self.peak = self.process.memory_info().rss
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
-
-    @property
-    def delta_mb(self) -> float:
-        return (self.peak - self.baseline) / 2**20
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import PeakRSS
 
 
 class StepTimer(pl.Callback):

@@ -1,0 +1,110 @@
+"""ULTRA on GraIL FB15k-237 v1: zero-shot evaluation time, and the time and peak memory of a fine-tuning step.
+
+    python benchmarks/ultra_fb237_v1.py [--data-root ../shared/data] [--steps 10] [--device cpu]
+
+Evaluation: the released ultra_3g checkpoint on the 822 test queries (upstream protocol), eval batch 32.
+Fine-tuning step: batch 16, 256 strict-uniform negatives, AdamW, the batch's edges hidden (upstream's
+defaults); wall time per step after 2 warm-up steps, and peak memory of the step above the memory before it
+(resident memory on CPU, ``torch.cuda.max_memory_allocated`` on CUDA). The metrics printed alongside
+check that the timed evaluation is the faithful one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from lit_kgns.backbones import Ultra
+from lit_kgns.data.catalog import load_dataset
+from lit_kgns.losses import self_adversarial_bce
+from lit_kgns.metrics import RankingMetrics, filtered_ranks
+from lit_kgns.samplers import StrictUniformSampler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import PeakRSS  # noqa: E402
+
+
+def zero_shot(model: Ultra, split, device: torch.device, batch_size: int = 32) -> tuple[float, dict[str, float]]:
+    split = split.to(device)
+    metric = RankingMetrics().to(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for triples in split.targets.split(batch_size):
+            heads, relations, tails = triples.t()
+            anchors, answers = torch.cat([heads, tails]), torch.cat([tails, heads])
+            query_relations = torch.cat([relations, relations])
+            head_queries = torch.arange(len(anchors), device=device) >= len(triples)
+            scores = model(split.graph, anchors, query_relations, head_queries)
+            known = split.known_answers.answer_mask(anchors, query_relations + head_queries.long() * split.graph.num_direct_relations)
+            metric.update(*filtered_ranks(scores, answers, known))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, {key: round(value.item(), 4) for key, value in metric.compute().items()}
+
+
+def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> tuple[list[float], float]:
+    model.train()
+    sampler = StrictUniformSampler(num_negatives=256, seed=0)
+    sampler.attach([split], device)
+    train = sampler.graphs[0]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
+    generator = torch.Generator().manual_seed(0)
+    times, peaks = [], []
+    for step in range(steps + 2):
+        positives = train.triples[torch.randint(len(train.triples), (16,), generator=generator).to(device)]
+        sampler.reseed(0, step, device)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+        with PeakRSS() as rss:
+            start = time.perf_counter()
+            negatives = sampler.sample(positives)
+            heads, relations, tails = positives.t()
+            anchors = torch.where(negatives.head_corrupted, tails, heads)
+            answers = torch.where(negatives.head_corrupted, heads, tails)
+            candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
+            removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1)
+            scores = model(train.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+            loss = self_adversarial_bce(scores, negatives.mask)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            elapsed = time.perf_counter() - start
+        if step >= 2:
+            times.append(elapsed)
+            peaks.append((torch.cuda.max_memory_allocated() - before) / 2**20 if device.type == "cuda" else rss.delta_mb)
+    return times, max(peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    dataset = load_dataset("grail_fb237_v1", args.data_root)
+    model = Ultra(checkpoint=str(Path(args.data_root) / "ultra_ckpts" / "ultra_3g.pth")).to(device).eval()
+
+    seconds, metrics = zero_shot(model, dataset.test, device)
+    print(f"device {device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
+    print(f"zero-shot ultra_3g, GraIL FB15k-237 v1, 822 queries: {seconds:.1f} s  {metrics}")
+    times, peak = fine_tuning_steps(model, dataset.train, device, args.steps)
+    print(
+        f"fine-tuning step (batch 16, 256 negatives): {1000 * statistics.median(times):.0f} ms median "
+        f"(min {1000 * min(times):.0f}, max {1000 * max(times):.0f}, {len(times)} steps), peak memory {peak:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

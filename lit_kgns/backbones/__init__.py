@@ -2,6 +2,7 @@
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.kge import RESCAL, ComplEx, DistMult, KGEBackbone, RotatE, TransE, TransH, TransR
+from lit_kgns.backbones.trix import Trix
 from lit_kgns.backbones.ultra import Ultra
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "TransE",
     "TransH",
     "TransR",
+    "Trix",
     "Ultra",
 ]

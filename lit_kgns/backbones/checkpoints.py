@@ -38,6 +38,13 @@ PRETRAINED: dict[str, PretrainedCheckpoint] = {
         "ultra_ckpts/ultra_50g.pth", _ULTRA + "ultra_50g.pth",
         "f1c5377b2cf547aaa67520ffb6fce27b75b6eb3417b86dc9cf9dba89964ed10f",
     ),
+    "trix": PretrainedCheckpoint(
+        "trix_ckpts/entity_prediction.pth",
+        "https://github.com/yuchengz99/TRIX/raw/1bbc3afa1ccdd56f2dfe9fb2e958425014e206b4/entity_prediction.pth",
+        "ac63caeb3546d71dd355b4f82b2fb0bda27bdfcc235a94e39e59006433ca1e7f",
+        # the released file names the two entity networks differently from upstream's own TRIX module
+        prefix_renames={"entity_model_mini.": "entity_model_1.", "entity_model.": "entity_model_2."},
+    ),
 }
 
 

@@ -32,8 +32,8 @@ SAMPLERS = {
     "strict": lambda k, m: StrictUniformSampler(k),
     "corrupt": lambda k, m: CorruptSampler(k),
     "relational": lambda k, m: RelationalSampler(k),
-    "nn": lambda k, m: NearestNeighborSampler(model=m, num_query_results=32, num_negatives=k),
-    "adversarial": lambda k, m: AdversarialSampler(model=m, num_query_results=32, num_negatives=k),
+    "nn": lambda k, m: NearestNeighborSampler(num_query_results=32, num_negatives=k),
+    "adversarial": lambda k, m: AdversarialSampler(num_query_results=32, num_negatives=k),
 }
 
 
@@ -59,7 +59,7 @@ def train(
     num_nodes, num_relations = train_split.graph.num_nodes, train_split.graph.num_direct_relations
     torch.manual_seed(seed)
     model = KGE_MODELS[name](num_nodes, num_relations, dim)
-    # Dynamic samplers: the trained model is their source, re-read every epoch.
+    # Dynamic samplers: a frozen copy of the trained model is their source, refreshed every epoch.
     sampler = SAMPLERS[sampler_name](k, model)
     sampler.seed = seed
     sampler.attach([train_split])

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, DistributedSampler, Sampler
 
 BatchPlan = tuple[int, Tensor]  # (graph id, triple indices)
 
@@ -79,3 +79,22 @@ class EvaluationTriples(Dataset):
 
     def __getitem__(self, index: int) -> Tensor:
         return self.triples[index]
+
+
+class UnpaddedDistributedSampler(DistributedSampler):
+    """Evaluation shards without padding: rank ``k`` of ``W`` gets items ``k, k + W, ...``.
+
+    Lightning's default ``DistributedSampler`` repeats items so that every rank has as many; each
+    repeated query would then be counted twice in the metrics. Ranks may end with one batch fewer, which
+    is harmless in evaluation (no collective runs per batch). Being a ``DistributedSampler`` subclass,
+    Lightning keeps it as it is.
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+
+    def __len__(self) -> int:
+        return len(range(self.rank, len(self.dataset), self.num_replicas))

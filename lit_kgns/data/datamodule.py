@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import DataLoader
 
-from lit_kgns.data.batches import EvaluationTriples, TrainingBatchPlan, TrainingTriples
+from lit_kgns.data.batches import (
+    EvaluationTriples,
+    TrainingBatchPlan,
+    TrainingTriples,
+    UnpaddedDistributedSampler,
+)
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.graph import KGDataset, LinkPredictionSplit
 
@@ -96,10 +102,15 @@ class KGDataModule(pl.LightningDataModule):
         return DataLoader(dataset, sampler=plan, batch_size=None, num_workers=self.num_workers)
 
     def _evaluation_loaders(self, splits: list[LinkPredictionSplit]) -> list[DataLoader]:
-        return [
-            DataLoader(EvaluationTriples(split.targets), batch_size=self.eval_batch_size, num_workers=self.num_workers)
-            for split in splits
-        ]
+        loaders = []
+        for split in splits:
+            dataset = EvaluationTriples(split.targets)
+            # Under DDP every query is ranked exactly once (see UnpaddedDistributedSampler).
+            sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
+            loaders.append(
+                DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers)
+            )
+        return loaders
 
     def val_dataloader(self) -> list[DataLoader]:
         return self._evaluation_loaders(self.valid_splits)

@@ -2,6 +2,8 @@
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.kge import RESCAL, ComplEx, DistMult, KGEBackbone, RotatE, TransE, TransH, TransR
+from lit_kgns.backbones.motif import Motif
+from lit_kgns.backbones.semma import Semma
 from lit_kgns.backbones.trix import Trix
 from lit_kgns.backbones.ultra import Ultra
 
@@ -11,7 +13,9 @@ __all__ = [
     "DistMult",
     "KGBackbone",
     "KGEBackbone",
+    "Motif",
     "RotatE",
+    "Semma",
     "TransE",
     "TransH",
     "TransR",

@@ -45,6 +45,16 @@ PRETRAINED: dict[str, PretrainedCheckpoint] = {
         # the released file names the two entity networks differently from upstream's own TRIX module
         prefix_renames={"entity_model_mini.": "entity_model_1.", "entity_model.": "entity_model_2."},
     ),
+    "semma": PretrainedCheckpoint(
+        "semma_ckpts/semma.pth",
+        "https://github.com/arvindh75/semma/raw/ed525ac19085e61a66f6a3acfdf86e29fa3e5841/ckpts/semma.pth",
+        "b2c50da070b3b11654bfbefbba1171185008a61cc095d6610f6740fb78189381",
+    ),
+    "motif_3g": PretrainedCheckpoint(
+        "motif_ckpts/motif_3g.pth",
+        "https://github.com/HxyScotthuang/MOTIF/raw/f8239a2f9f0d2db457c04582d1219e936b0c3da6/ckpts/motif_3g.pth",
+        "0f2e4f7d21e01dc7c54d10b0db1a5de55c467a76f4ea2708f3ce6556a7654f8c",
+    ),
 }
 
 

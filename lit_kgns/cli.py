@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from lit_kgns.data.datamodule import KGDataModule
+from lit_kgns.data.root import DATA_ROOT_ENV
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.samplers.base import NegativeSampler
 
@@ -17,6 +20,13 @@ class KGCLI(LightningCLI):
         parser.add_lightning_class_args(NegativeSampler, "sampler", subclass_mode=True, required=False)
         parser.set_defaults({"sampler": {"class_path": "lit_kgns.samplers.StrictUniformSampler"}})
         parser.add_argument("--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`")
+
+    def before_instantiate_classes(self) -> None:
+        # Released checkpoints named in a backbone (``checkpoint: ultra_3g``) live under the same data root
+        # as the datasets; backbones read it from the environment, so ``--data.root`` reaches them too.
+        root = self.config[self.subcommand].data.root if self.subcommand else self.config.data.root
+        if root is not None:
+            os.environ[DATA_ROOT_ENV] = str(root)
 
     def after_fit(self) -> None:
         if self.config.fit.get("test_after_fit"):

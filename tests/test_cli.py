@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from lit_kgns.cli import cli_main
@@ -16,9 +17,11 @@ QUICK = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=
 
 
 @pytest.fixture(autouse=True)
-def _no_pytest_argv(monkeypatch):
-    """LightningCLI warns when sys.argv holds pytest's own arguments next to ``args``."""
+def _clean_process_state(monkeypatch):
+    """LightningCLI warns when sys.argv holds pytest's own arguments next to ``args``; ``--data.root`` is
+    exported for checkpoint lookup, so each test starts without it."""
     monkeypatch.setattr("sys.argv", ["lit-kgns"])
+    monkeypatch.delenv("LIT_KGNS_DATA", raising=False)
 
 
 def run_cli(*args: str):
@@ -103,3 +106,22 @@ def test_several_test_graphs_report_each_and_their_mean(tmp_path, shared_data):
     metrics = {key: float(value) for key, value in cli.trainer.callback_metrics.items()}
     per_graph = [metrics["test/grail_nell_v1/mrr"], metrics["test/grail_wn18rr_v1/mrr"]]
     assert metrics["test/mrr"] == pytest.approx(sum(per_graph) / 2, rel=1e-6)
+
+
+def test_predict_returns_filtered_top_entities_and_ranks(tmp_path, shared_data):
+    cli = run_cli(
+        "predict", "-c", str(REPO / "configs/zero_shot/ultra_3g.yaml"), "--data.dataset", "grail_nell_v1",
+        "--data.root", str(shared_data), f"--trainer.default_root_dir={tmp_path}", "--trainer.limit_predict_batches=1",
+        "--data.eval_batch_size=4", *QUICK,
+    )
+    [batch] = cli.trainer.predict_loop.predictions
+    assert batch["top_entities"].shape == (8, 10)
+    triples = batch["triples"]
+    answers = torch.cat([triples[:, 2], triples[:, 0]])
+    # Pessimistic ranks count ties against the answer: it is listed no later than its rank, first at rank 1.
+    for row, rank in enumerate(batch["rank"].tolist()):
+        top = batch["top_entities"][row].tolist()
+        if rank == 1:
+            assert top[0] == answers[row]
+        if answers[row] in top:
+            assert top.index(answers[row]) + 1 <= rank

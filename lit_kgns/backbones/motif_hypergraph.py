@@ -42,14 +42,14 @@ NUM_HYPEREDGE_TYPES = len(BINARY_TYPES) + len(TERNARY_TYPES)
 class TernaryFactor:
     """Hyperedges grouped for the messages to one slot ``i`` of the ternary hyperedges.
 
-    With ``j < l`` the two other slots, the message to ``n_i`` sums ``w_k * u_j[n_j] * u_l[n_l]`` over the
+    With ``j``, ``l`` the two other slots, the message to ``n_i`` sums ``w_k * u_j[n_j] * u_l[n_l]`` over the
     hyperedges; grouping them by ``(n_i, n_j)`` pair factors the sum as
     ``sum_p w_k(p) * u_j[n_j(p)] * (M @ u_l)[p]`` with ``M[p, n_l] = 1``, so no per-hyperedge tensor
     is ever formed.
     """
 
     slot: int
-    other_slots: tuple[int, int]  # (j, l)
+    other_slots: tuple[int, int]  # (j, l): partner and contracted slot
     pairs: Tensor  # (P, 2): (n_i, n_j), unique per hyperedge type
     pair_type: Tensor  # (P,): hyperedge type in 3..6
     contraction: Tensor  # sparse CSR (P, 2R): M[p, n_l]
@@ -96,10 +96,16 @@ def _csr(index: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 def _ternary_factor(index: Tensor, kind: Tensor, slot: int, num_nodes: int) -> TernaryFactor:
-    partner, contracted = (s for s in range(3) if s != slot)
-    # one id per (type, n_i, n_j); types are kept apart because each carries its own w_k
-    key = (kind * num_nodes + index[slot]) * num_nodes + index[partner]  # (M3,)
-    unique, pair_id = torch.unique(key, return_inverse=True)  # (P,), (M3,)
+    others = [s for s in range(3) if s != slot]
+    # either other slot can be the partner; the one leaving fewer distinct (type, n_i, n_j) groups makes the
+    # smallest (P, B, d) intermediates (for 3-paths: the middle relation, which meets both ends)
+    candidates = []
+    for partner, contracted in (others, others[::-1]):
+        # one id per (type, n_i, n_j); types are kept apart because each carries its own w_k
+        key = (kind * num_nodes + index[slot]) * num_nodes + index[partner]  # (M3,)
+        unique, pair_id = torch.unique(key, return_inverse=True)  # (P,), (M3,)
+        candidates.append((len(unique), partner, contracted, unique, pair_id))
+    _, partner, contracted, unique, pair_id = min(candidates, key=lambda candidate: candidate[0])
     pairs = torch.stack([unique // num_nodes % num_nodes, unique % num_nodes], dim=1)  # (P, 2)
     pair_type = unique // (num_nodes * num_nodes)
     contraction = _csr(torch.stack([pair_id, index[contracted]]), (len(unique), num_nodes))

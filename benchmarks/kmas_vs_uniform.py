@@ -43,19 +43,25 @@ def table(rows: list[dict[str, str]]) -> str:
     groups: dict[tuple[str, str], list[dict[str, str]]] = {}
     for row in rows:
         groups.setdefault((row["dataset"], row["sampler"]), []).append(row)
-    lines = ["| dataset | sampler | seeds | steps | test MRR | test Hits@10 |", "| --- | --- | ---: | ---: | --- | --- |"]
+    lines = [
+        "| dataset | sampler | seeds | steps | test MRR | test Hits@10 |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
     for (dataset, sampler), group in sorted(groups.items()):
         cells = []
         for key in ("test_mrr", "test_hits@10"):
             values = [float(row[key]) for row in group]
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
             cells.append(f"{statistics.mean(values):.4f} ± {spread:.4f}")
-        lines.append(f"| {dataset} | {sampler} | {len(group)} | {group[0]['steps']} | {cells[0]} | {cells[1]} |")
+        steps = group[0]["steps"]
+        lines.append(f"| {dataset} | {sampler} | {len(group)} | {steps} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--datasets", nargs="+", default=["grail_fb237_v1", "grail_wn18rr_v1"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=100, help="training batches (equal for both arms)")

@@ -1,4 +1,4 @@
-from lit_kgns.cli import cli_main
+from lit_kgns.cli import main
 
 if __name__ == "__main__":
-    cli_main()
+    main()

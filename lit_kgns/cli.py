@@ -35,6 +35,7 @@ class KGCLI(LightningCLI):
 
 
 def cli_main(args: ArgsType = None) -> KGCLI:
+    """Run the CLI and return it (its trainer, model and datamodule); for notebooks and tests."""
     return KGCLI(
         KGLinkPrediction,
         KGDataModule,
@@ -46,5 +47,10 @@ def cli_main(args: ArgsType = None) -> KGCLI:
     )
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Console entry point: returns nothing, so the exit status is 0 after a successful run."""
     cli_main()
+
+
+if __name__ == "__main__":
+    main()

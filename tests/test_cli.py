@@ -125,3 +125,15 @@ def test_predict_returns_filtered_top_entities_and_ranks(tmp_path, shared_data):
             assert top[0] == answers[row]
         if answers[row] in top:
             assert top.index(answers[row]) + 1 <= rank
+
+
+def test_console_script_exits_zero_on_success(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "lit_kgns", "fit", "-c", str(REPO / "configs/quickstart.yaml"),
+         "--trainer.fast_dev_run=true", f"--trainer.default_root_dir={tmp_path}", "--test_after_fit=false", *QUICK],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -21,8 +21,12 @@ from lit_kgns.cli import cli_main
 
 REPO = Path(__file__).resolve().parents[1]
 ARMS = {
-    "strict_uniform": ["-c", str(REPO / "configs/kmas/ultra_3g_finetune_grail.yaml"),
-                       "-c", str(REPO / "configs/samplers/strict_uniform.yaml")],
+    "strict_uniform": [
+        "-c",
+        str(REPO / "configs/kmas/ultra_3g_finetune_grail.yaml"),
+        "-c",
+        str(REPO / "configs/samplers/strict_uniform.yaml"),
+    ],
     "kmas": ["-c", str(REPO / "configs/kmas/ultra_3g_finetune_grail.yaml")],
 }
 FIELDS = ["dataset", "sampler", "seed", "steps", "test_mrr", "test_hits@10"]
@@ -30,11 +34,22 @@ FIELDS = ["dataset", "sampler", "seed", "steps", "test_mrr", "test_hits@10"]
 
 def run(dataset: str, arm: str, seed: int, steps: int, data_root: str, out_dir: Path) -> dict[str, float]:
     sys.argv = ["lit-kgns"]
-    cli = cli_main([
-        "fit", *ARMS[arm], "--data.dataset", dataset, "--data.root", data_root, f"--seed_everything={seed}",
-        f"--data.batches_per_epoch={steps}", "--trainer.enable_progress_bar=false", "--trainer.logger=false",
-        f"--trainer.default_root_dir={out_dir / f'{dataset}_{arm}_{seed}'}", "--trainer.limit_val_batches=4",
-    ])
+    cli = cli_main(
+        [
+            "fit",
+            *ARMS[arm],
+            "--data.dataset",
+            dataset,
+            "--data.root",
+            data_root,
+            f"--seed_everything={seed}",
+            f"--data.batches_per_epoch={steps}",
+            "--trainer.enable_progress_bar=false",
+            "--trainer.logger=false",
+            f"--trainer.default_root_dir={out_dir / f'{dataset}_{arm}_{seed}'}",
+            "--trainer.limit_val_batches=4",
+        ]
+    )
     metrics = cli.trainer.callback_metrics
     return {"test_mrr": float(metrics["test/mrr"]), "test_hits@10": float(metrics["test/hits@10"])}
 

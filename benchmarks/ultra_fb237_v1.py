@@ -26,10 +26,12 @@ from lit_kgns.metrics import RankingMetrics, filtered_ranks
 from lit_kgns.samplers import StrictUniformSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PeakRSS  # noqa: E402
+from common import PeakRSS
 
 
-def zero_shot(model: Ultra, split, device: torch.device, batch_size: int = 32) -> tuple[float, dict[str, float]]:
+def zero_shot(
+    model: Ultra, split, device: torch.device, batch_size: int = 32
+) -> tuple[float, dict[str, float]]:
     split = split.to(device)
     metric = RankingMetrics().to(device)
     start = time.perf_counter()
@@ -40,11 +42,15 @@ def zero_shot(model: Ultra, split, device: torch.device, batch_size: int = 32) -
             query_relations = torch.cat([relations, relations])
             head_queries = torch.arange(len(anchors), device=device) >= len(triples)
             scores = model(split.graph, anchors, query_relations, head_queries)
-            known = split.known_answers.answer_mask(anchors, query_relations + head_queries.long() * split.graph.num_direct_relations)
+            known = split.known_answers.answer_mask(
+                anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
+            )
             metric.update(*filtered_ranks(scores, answers, known))
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start, {key: round(value.item(), 4) for key, value in metric.compute().items()}
+    return time.perf_counter() - start, {
+        key: round(value.item(), 4) for key, value in metric.compute().items()
+    }
 
 
 def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> tuple[list[float], float]:
@@ -79,12 +85,18 @@ def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> 
             elapsed = time.perf_counter() - start
         if step >= 2:
             times.append(elapsed)
-            peaks.append((torch.cuda.max_memory_allocated() - before) / 2**20 if device.type == "cuda" else rss.delta_mb)
+            peaks.append(
+                (torch.cuda.max_memory_allocated() - before) / 2**20
+                if device.type == "cuda"
+                else rss.delta_mb
+            )
     return times, max(peaks)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

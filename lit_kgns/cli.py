@@ -19,7 +19,9 @@ class KGCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(NegativeSampler, "sampler", subclass_mode=True, required=False)
         parser.set_defaults({"sampler": {"class_path": "lit_kgns.samplers.StrictUniformSampler"}})
-        parser.add_argument("--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`")
+        parser.add_argument(
+            "--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`"
+        )
 
     def before_instantiate_classes(self) -> None:
         # Released checkpoints named in a backbone (``checkpoint: ultra_3g``) live under the same data root
@@ -30,7 +32,11 @@ class KGCLI(LightningCLI):
 
     def after_fit(self) -> None:
         if self.config.fit.get("test_after_fit"):
-            checkpoint = "best" if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path else None
+            checkpoint = (
+                "best"
+                if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path
+                else None
+            )
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=checkpoint)
 
 

@@ -22,7 +22,9 @@ def negative_weights(negative_scores: Tensor, mask: Tensor, adversarial_temperat
     return weights / weights.sum(dim=-1, keepdim=True).clamp(min=1)
 
 
-def self_adversarial_bce(scores: Tensor, mask: Tensor | None = None, adversarial_temperature: float = 1.0) -> Tensor:
+def self_adversarial_bce(
+    scores: Tensor, mask: Tensor | None = None, adversarial_temperature: float = 1.0
+) -> Tensor:
     """ULTRA's loss: BCE with target 1 for column 0, negatives weighted self-adversarially.
 
     Per row ``(bce(s_0, 1) + sum_k w_k bce(s_k, 0)) / (1 + sum_k w_k)``, then the mean over rows.
@@ -32,7 +34,9 @@ def self_adversarial_bce(scores: Tensor, mask: Tensor | None = None, adversarial
     target = torch.zeros_like(scores)
     target[:, 0] = 1
     loss = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
-    weights = torch.cat([torch.ones_like(scores[:, :1]), negative_weights(scores[:, 1:], mask, adversarial_temperature)], 1)
+    weights = torch.cat(
+        [torch.ones_like(scores[:, :1]), negative_weights(scores[:, 1:], mask, adversarial_temperature)], 1
+    )
     return ((loss * weights).sum(dim=-1) / weights.sum(dim=-1)).mean()
 
 

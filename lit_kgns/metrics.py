@@ -11,7 +11,9 @@ from torchmetrics import Metric
 TIE_POLICIES = ("pessimistic", "realistic", "optimistic")
 
 
-def filtered_ranks(scores: Tensor, targets: Tensor, known_answers: Tensor, ties: str = "pessimistic") -> tuple[Tensor, Tensor]:
+def filtered_ranks(
+    scores: Tensor, targets: Tensor, known_answers: Tensor, ties: str = "pessimistic"
+) -> tuple[Tensor, Tensor]:
     """1-based filtered ranks of ``targets`` among all entities.
 
     Args:
@@ -42,7 +44,9 @@ def filtered_ranks(scores: Tensor, targets: Tensor, known_answers: Tensor, ties:
     return ranks.double(), candidates.sum(dim=1)
 
 
-def hits_at_k_against_sampled(ranks: Tensor, num_negatives: Tensor, k: int = 10, num_samples: int = 50) -> Tensor:
+def hits_at_k_against_sampled(
+    ranks: Tensor, num_negatives: Tensor, k: int = 10, num_samples: int = 50
+) -> Tensor:
     """Unbiased per-query estimate of Hits@k against ``num_samples - 1`` random negatives (GraIL protocol).
 
     With false-positive rate ``p = (rank - 1) / num_negatives``, the chance that fewer than ``k`` of the

@@ -139,7 +139,9 @@ class KGLinkPrediction(pl.LightningModule):
         head_queries = torch.arange(2 * len(triples), device=triples.device) >= len(triples)
         answers = torch.cat([tails, heads])
         scores = self.backbone.score_all(split.graph, anchors, query_relations, head_queries)
-        known = split.known_answers.answer_mask(anchors, query_relations + head_queries.long() * split.graph.num_direct_relations)
+        known = split.known_answers.answer_mask(
+            anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
+        )
         return filtered_ranks(scores, answers, known, self.ties)
 
     def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
@@ -183,12 +185,20 @@ class KGLinkPrediction(pl.LightningModule):
         query_relations = torch.cat([relations, relations])
         head_queries = torch.arange(2 * len(batch), device=batch.device) >= len(batch)
         scores = self.backbone.score_all(split.graph, anchors, query_relations, head_queries)
-        known = split.known_answers.answer_mask(anchors, query_relations + head_queries.long() * split.graph.num_direct_relations)
+        known = split.known_answers.answer_mask(
+            anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
+        )
         answers = torch.cat([tails, heads])
         ranks, _ = filtered_ranks(scores, answers, known, self.ties)
         known[torch.arange(len(answers), device=answers.device), answers] = False
         top = scores.masked_fill(known, float("-inf")).topk(min(self.predict_top_k, scores.shape[1]), dim=1)
-        return {"triples": batch, "head_query": head_queries, "top_entities": top.indices, "top_scores": top.values, "rank": ranks}
+        return {
+            "triples": batch,
+            "head_query": head_queries,
+            "top_entities": top.indices,
+            "top_scores": top.values,
+            "rank": ranks,
+        }
 
 
 def _built_by_cli() -> bool:

@@ -30,8 +30,13 @@ def run_cli(*args: str):
 
 def test_fast_dev_run_fit_through_cli(tmp_path):
     cli = run_cli(
-        "fit", "-c", str(REPO / "configs/quickstart.yaml"), "--trainer.fast_dev_run=true",
-        f"--trainer.default_root_dir={tmp_path}", "--test_after_fit=false", *QUICK,
+        "fit",
+        "-c",
+        str(REPO / "configs/quickstart.yaml"),
+        "--trainer.fast_dev_run=true",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--test_after_fit=false",
+        *QUICK,
     )
     assert cli.trainer.state.finished
     assert "train/loss" in cli.trainer.callback_metrics
@@ -65,8 +70,16 @@ def test_bad_option_names_the_option():
 
 def zero_shot(tmp_path: Path, shared_data: Path, dataset: str, *extra: str) -> dict[str, float]:
     cli = run_cli(
-        "test", "-c", str(REPO / "configs/zero_shot/ultra_3g.yaml"), "--data.dataset", dataset,
-        "--data.root", str(shared_data), f"--trainer.default_root_dir={tmp_path}", *QUICK, *extra,
+        "test",
+        "-c",
+        str(REPO / "configs/zero_shot/ultra_3g.yaml"),
+        "--data.dataset",
+        dataset,
+        "--data.root",
+        str(shared_data),
+        f"--trainer.default_root_dir={tmp_path}",
+        *QUICK,
+        *extra,
     )
     return {key: float(value) for key, value in cli.trainer.callback_metrics.items()}
 
@@ -83,24 +96,36 @@ def test_zero_shot_ultra_3g_reproduces_upstream(tmp_path, shared_data, dataset, 
 
 INDUCTIVE = [
     *(f"grail_{family}_v{version}" for family in ("fb237", "wn18rr", "nell") for version in (1, 2, 3, 4)),
-    "ilpc2022_small", *(f"ingram_nl_{ratio}" for ratio in (0, 25, 50, 75, 100)),
-    "mtdea_metafam", "mtdea_fbnell", "hm_1k", "codex-s",
+    "ilpc2022_small",
+    *(f"ingram_nl_{ratio}" for ratio in (0, 25, 50, 75, 100)),
+    "mtdea_metafam",
+    "mtdea_fbnell",
+    "hm_1k",
+    "codex-s",
 ]
 
 
 @pytest.mark.parametrize("dataset", INDUCTIVE)
 def test_zero_shot_command_runs_on_every_offline_benchmark(tmp_path, shared_data, dataset):
     """Two test batches per graph: the command, the loaders and the filters work (full runs: benchmarks/)."""
-    metrics = zero_shot(tmp_path, shared_data, dataset, "--trainer.limit_test_batches=2", "--data.eval_batch_size=4")
+    metrics = zero_shot(
+        tmp_path, shared_data, dataset, "--trainer.limit_test_batches=2", "--data.eval_batch_size=4"
+    )
     assert 0 < metrics["test/mrr"] <= 1
     assert metrics["test/hits@10"] >= metrics["test/hits@1"]
 
 
 def test_several_test_graphs_report_each_and_their_mean(tmp_path, shared_data):
     cli = run_cli(
-        "test", "-c", str(REPO / "configs/zero_shot/ultra_3g.yaml"),
-        "--data.dataset=null", "--data.test_datasets=[grail_nell_v1,grail_wn18rr_v1]",
-        "--data.root", str(shared_data), f"--trainer.default_root_dir={tmp_path}", "--trainer.limit_test_batches=2",
+        "test",
+        "-c",
+        str(REPO / "configs/zero_shot/ultra_3g.yaml"),
+        "--data.dataset=null",
+        "--data.test_datasets=[grail_nell_v1,grail_wn18rr_v1]",
+        "--data.root",
+        str(shared_data),
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.limit_test_batches=2",
         *QUICK,
     )
     metrics = {key: float(value) for key, value in cli.trainer.callback_metrics.items()}
@@ -110,9 +135,17 @@ def test_several_test_graphs_report_each_and_their_mean(tmp_path, shared_data):
 
 def test_predict_returns_filtered_top_entities_and_ranks(tmp_path, shared_data):
     cli = run_cli(
-        "predict", "-c", str(REPO / "configs/zero_shot/ultra_3g.yaml"), "--data.dataset", "grail_nell_v1",
-        "--data.root", str(shared_data), f"--trainer.default_root_dir={tmp_path}", "--trainer.limit_predict_batches=1",
-        "--data.eval_batch_size=4", *QUICK,
+        "predict",
+        "-c",
+        str(REPO / "configs/zero_shot/ultra_3g.yaml"),
+        "--data.dataset",
+        "grail_nell_v1",
+        "--data.root",
+        str(shared_data),
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.limit_predict_batches=1",
+        "--data.eval_batch_size=4",
+        *QUICK,
     )
     [batch] = cli.trainer.predict_loop.predictions
     assert batch["top_entities"].shape == (8, 10)
@@ -132,8 +165,20 @@ def test_console_script_exits_zero_on_success(tmp_path):
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "lit_kgns", "fit", "-c", str(REPO / "configs/quickstart.yaml"),
-         "--trainer.fast_dev_run=true", f"--trainer.default_root_dir={tmp_path}", "--test_after_fit=false", *QUICK],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "lit_kgns",
+            "fit",
+            "-c",
+            str(REPO / "configs/quickstart.yaml"),
+            "--trainer.fast_dev_run=true",
+            f"--trainer.default_root_dir={tmp_path}",
+            "--test_after_fit=false",
+            *QUICK,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]

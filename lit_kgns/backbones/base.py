@@ -51,8 +51,6 @@ class KGBackbone(nn.Module, ABC):
         """
 
     @torch.no_grad()
-    def score_all(
-        self, graph: KGGraph, anchors: Tensor, relations: Tensor, head_queries: Tensor
-    ) -> Tensor:
+    def score_all(self, graph: KGGraph, anchors: Tensor, relations: Tensor, head_queries: Tensor) -> Tensor:
         """``(B, num_nodes)`` logits of every entity as the answer (evaluation)."""
         return self(graph, anchors, relations, head_queries)

@@ -18,9 +18,7 @@ def edges_without(graph: KGGraph, triples: Tensor) -> tuple[Tensor, Tensor]:
     Without this a model trained on its own training graph learns to look the answer up in the edge
     it is asked about (upstream ULTRA issue #19).
     """
-    keys = graph.cached(
-        "edge_keys", lambda g: _edge_keys(g.edge_index[0], g.edge_type, g.edge_index[1], g)
-    )
+    keys = graph.cached("edge_keys", lambda g: _edge_keys(g.edge_index[0], g.edge_type, g.edge_index[1], g))
     heads, relations, tails = triples.reshape(-1, 3).t()
     removed = torch.cat(
         [

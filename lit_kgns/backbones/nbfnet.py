@@ -21,7 +21,9 @@ class RelationalConv(MessagePassing):
     is several times faster on CPU than working along the node dimension of ``(B, N, d)``.
     """
 
-    def __init__(self, dim: int, num_relation: int = 4, project_relations: bool = False, layer_norm: bool = True) -> None:
+    def __init__(
+        self, dim: int, num_relation: int = 4, project_relations: bool = False, layer_norm: bool = True
+    ) -> None:
         super().__init__(aggr="add", flow="target_to_source", node_dim=0)
         self.dim = dim
         self.project_relations = project_relations
@@ -72,7 +74,9 @@ class RelationalConv(MessagePassing):
 class BellmanFordStack(nn.Module):
     """``num_layers`` residual :class:`RelationalConv` layers started from a boundary condition."""
 
-    def __init__(self, dim: int, num_layers: int, num_relation: int = 4, project_relations: bool = False) -> None:
+    def __init__(
+        self, dim: int, num_layers: int, num_relation: int = 4, project_relations: bool = False
+    ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             RelationalConv(dim, num_relation, project_relations=project_relations) for _ in range(num_layers)

@@ -33,7 +33,9 @@ class RelationGraph:
             index = self.edge_index[:, self.edge_type == kind]
             values = torch.ones(index.shape[1], device=index.device)
             with quiet_sparse():
-                coo = torch.sparse_coo_tensor(index, values, (self.num_nodes, self.num_nodes), check_invariants=False)
+                coo = torch.sparse_coo_tensor(
+                    index, values, (self.num_nodes, self.num_nodes), check_invariants=False
+                )
                 matrices.append(coo.to_sparse_csr())
         return matrices
 
@@ -56,7 +58,10 @@ def _co_occurrence(left: Tensor, right: Tensor, num_nodes: int, num_relations: i
             left.flip(1).t(), values, (num_relations, num_nodes), check_invariants=False
         )
         right_m = torch.sparse_coo_tensor(
-            right.t(), torch.ones(len(right), device=right.device), (num_nodes, num_relations), check_invariants=False
+            right.t(),
+            torch.ones(len(right), device=right.device),
+            (num_nodes, num_relations),
+            check_invariants=False,
         )
         product = torch.sparse.mm(left_t, right_m).coalesce()
     return product.indices()
@@ -89,6 +94,9 @@ def build_relation_graph(graph: KGGraph) -> RelationGraph:
     ]
     edge_index = torch.cat(blocks, dim=1)
     edge_type = torch.cat(
-        [torch.full((block.shape[1],), kind, dtype=torch.long, device=edge_index.device) for kind, block in enumerate(blocks)]
+        [
+            torch.full((block.shape[1],), kind, dtype=torch.long, device=edge_index.device)
+            for kind, block in enumerate(blocks)
+        ]
     )
     return RelationGraph(edge_index, edge_type, num_nodes=r)

@@ -249,4 +249,3 @@ class Semma(KGBackbone):
         return self.entity_model(
             edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
         )
-

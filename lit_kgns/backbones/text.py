@@ -217,7 +217,9 @@ class SentenceTransformerEncoder:
             except ImportError as error:  # the heavy dependencies are an optional extra
                 raise ImportError("sentence-transformers is needed: pip install 'lit-kgns[semma]'") from error
             self._model = SentenceTransformer(
-                self.model, device=self.device, truncate_dim=self.truncate_dim,
+                self.model,
+                device=self.device,
+                truncate_dim=self.truncate_dim,
                 trust_remote_code=self.trust_remote_code,
             )
         return self._model
@@ -438,8 +440,15 @@ class RelationTextSource:
 
     def _key(self, graph_name: str, texts: RelationTexts) -> str:
         digest = hashlib.sha1(
-            json.dumps([self.encoder.identifier, texts.names, texts.cleaned, texts.descriptions,
-                        texts.inverse_descriptions]).encode()
+            json.dumps(
+                [
+                    self.encoder.identifier,
+                    texts.names,
+                    texts.cleaned,
+                    texts.descriptions,
+                    texts.inverse_descriptions,
+                ]
+            ).encode()
         ).hexdigest()[:16]
         return f"{graph_name.replace('/', '-')}-{digest}"
 

@@ -63,7 +63,9 @@ class EntityEncoder(BellmanFordStack):
         boundary = torch.zeros(num_nodes, len(anchors), self.dim, device=anchors.device)
         boundary[anchors, batch] = query
         relation_features = relation_representations.transpose(0, 1)  # (2R, B, d)
-        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features).transpose(0, 1)  # (B, N, d)
+        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features).transpose(
+            0, 1
+        )  # (B, N, d)
         if candidates is not None:
             hidden = hidden.gather(1, candidates.unsqueeze(-1).expand(-1, -1, self.dim))  # (B, C, d)
         feature = torch.cat([hidden, query.unsqueeze(1).expand_as(hidden)], dim=-1)
@@ -103,7 +105,9 @@ class Ultra(KGBackbone):
 
     def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
         if query_relations is None:
-            raise ValueError("Ultra's relation representations are query-conditioned: pass query_relations (B,)")
+            raise ValueError(
+                "Ultra's relation representations are query-conditioned: pass query_relations (B,)"
+            )
         return self.relation_model(self.relation_graph(graph), query_relations)
 
     def forward(

@@ -96,7 +96,10 @@ class KGDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         plan = TrainingBatchPlan(
-            [len(split.targets) for split in self.train_splits], self.batch_size, self.batches_per_epoch, self.seed
+            [len(split.targets) for split in self.train_splits],
+            self.batch_size,
+            self.batches_per_epoch,
+            self.seed,
         )
         dataset = TrainingTriples([split.targets for split in self.train_splits])
         return DataLoader(dataset, sampler=plan, batch_size=None, num_workers=self.num_workers)
@@ -108,7 +111,9 @@ class KGDataModule(pl.LightningDataModule):
             # Under DDP every query is ranked exactly once (see UnpaddedDistributedSampler).
             sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
             loaders.append(
-                DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers)
+                DataLoader(
+                    dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers
+                )
             )
         return loaders
 

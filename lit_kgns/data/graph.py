@@ -30,7 +30,9 @@ class KGGraph:
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_triples(cls, triples: Tensor, num_nodes: int, num_direct_relations: int, name: str = "") -> KGGraph:
+    def from_triples(
+        cls, triples: Tensor, num_nodes: int, num_direct_relations: int, name: str = ""
+    ) -> KGGraph:
         """Build the graph of ``(T, 3)`` ``(head, relation, tail)`` triples plus their inverses."""
         heads, relations, tails = triples.t()
         edge_index = torch.cat([torch.stack([heads, tails]), torch.stack([tails, heads])], dim=1)
@@ -50,7 +52,8 @@ class KGGraph:
         """The ``(E, 3)`` direct ``(head, relation, tail)`` triples of the graph."""
         num_direct = self.num_edges // 2
         return torch.stack(
-            [self.edge_index[0, :num_direct], self.edge_type[:num_direct], self.edge_index[1, :num_direct]], dim=1
+            [self.edge_index[0, :num_direct], self.edge_type[:num_direct], self.edge_index[1, :num_direct]],
+            dim=1,
         )
 
     @property
@@ -62,7 +65,13 @@ class KGGraph:
         device = torch.device(device)
         if self.edge_index.device == device:
             return self
-        return KGGraph(self.edge_index.to(device), self.edge_type.to(device), self.num_nodes, self.num_relations, self.name)
+        return KGGraph(
+            self.edge_index.to(device),
+            self.edge_type.to(device),
+            self.num_nodes,
+            self.num_relations,
+            self.name,
+        )
 
     def cached(self, key: str, build: Any) -> Any:
         """``cache[key]``, built by ``build(self)`` on first use."""

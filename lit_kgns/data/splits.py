@@ -177,8 +177,12 @@ def mtdea_inductive(name: str, folder: Path, files: InductiveFiles = MTDEA_FILES
     inference = _Side.read(folder, files.inference)
     valid_triples = _known_only(_read(folder, files.valid), train.entities, train.relations)
     valid = encode_triples(
-        valid_triples, train.entities, train.relations,
-        grow_entities=False, grow_relations=False, source=str(folder / files.valid),
+        valid_triples,
+        train.entities,
+        train.relations,
+        grow_entities=False,
+        grow_relations=False,
+        source=str(folder / files.valid),
     )
     test = _encode(folder, files.test, inference.entities, inference.relations)
     train_graph = train.graph(f"{name}/train")
@@ -211,7 +215,10 @@ def _split_on_training_graph(
     if len(train.entities) != train_graph.num_nodes:
         # same edges, extra isolated nodes for the validation-only entities
         valid_graph = KGGraph(
-            train_graph.edge_index, train_graph.edge_type, len(train.entities), train_graph.num_relations,
+            train_graph.edge_index,
+            train_graph.edge_type,
+            len(train.entities),
+            train_graph.num_relations,
             name=f"{name}/valid",
         )
     inference_graph = inference.graph(f"{name}/inference")

@@ -61,6 +61,8 @@ class TripleIndex:
         ``anchors`` and ``relations`` broadcast against ``answers`` (e.g. ``(B, 1)`` against ``(B, K)``).
         """
         keys = (anchors.long() * self.num_relations + relations.long()) * self.num_nodes + answers.long()
-        position = torch.searchsorted(self.combined_keys, keys.reshape(-1)).clamp(max=len(self.combined_keys) - 1)
+        position = torch.searchsorted(self.combined_keys, keys.reshape(-1)).clamp(
+            max=len(self.combined_keys) - 1
+        )
         found = self.combined_keys[position] == keys.reshape(-1)
         return found.view(keys.shape) if len(self.combined_keys) else torch.zeros_like(keys, dtype=torch.bool)

@@ -125,8 +125,11 @@ def encode_triples(
     entity_labels = list(chain.from_iterable(zip(heads, tails, strict=True)))
     if not grow_entities or not grow_relations:
         _check_known(
-            triples, (heads, relation_labels, tails),
-            entities if not grow_entities else None, relations if not grow_relations else None, source,
+            triples,
+            (heads, relation_labels, tails),
+            entities if not grow_entities else None,
+            relations if not grow_relations else None,
+            source,
         )
     if grow_entities:
         entities.extend(entity_labels)

@@ -40,7 +40,9 @@ class NegativeBatch:
         """The corrupted ``(B, K, 3)`` ``(head, relation, tail)`` triples."""
         expanded = positives.unsqueeze(1).expand(-1, self.entities.shape[1], -1).clone()
         column = torch.where(self.head_corrupted, 0, 2)  # (B,)
-        expanded.scatter_(2, column.view(-1, 1, 1).expand(-1, self.entities.shape[1], 1), self.entities.unsqueeze(-1))
+        expanded.scatter_(
+            2, column.view(-1, 1, 1).expand(-1, self.entities.shape[1], 1), self.entities.unsqueeze(-1)
+        )
         return expanded
 
 
@@ -123,7 +125,9 @@ class NegativeSampler(pl.Callback, ABC):
         # Python hashes tuples of ints identically in every process (no hash randomisation for ints).
         self._generator.manual_seed(hash((base, self._rank, epoch, batch_index)) & 0x7FFF_FFFF_FFFF_FFFF)
 
-    def query(self, positives: Tensor, head_corrupted: Tensor, graph: KGGraph) -> tuple[Tensor, Tensor, Tensor]:
+    def query(
+        self, positives: Tensor, head_corrupted: Tensor, graph: KGGraph
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """``(anchors, query_relations, answers)``: a head corruption is the query ``(t, r + R, ?)``."""
         heads, relations, tails = positives.t()
         anchors = torch.where(head_corrupted, tails, heads)
@@ -140,7 +144,8 @@ class NegativeSampler(pl.Callback, ABC):
         if self.side == "head":
             return torch.ones(batch_size, dtype=torch.bool, device=device)
         probability = (
-            context.head_probability[positives[:, 1]] if self.side == "bernoulli"
+            context.head_probability[positives[:, 1]]
+            if self.side == "bernoulli"
             else torch.full((batch_size,), 0.5, device=device)
         )
         return torch.rand(batch_size, generator=self.generator, device=device) < probability
@@ -151,7 +156,9 @@ class NegativeSampler(pl.Callback, ABC):
             return
         datamodule = trainer.datamodule
         if datamodule is None or not hasattr(datamodule, "train_splits"):
-            raise RuntimeError(f"{type(self).__name__} needs a KGDataModule (with train_splits) in the Trainer")
+            raise RuntimeError(
+                f"{type(self).__name__} needs a KGDataModule (with train_splits) in the Trainer"
+            )
         self._rank = trainer.global_rank
         self.attach(datamodule.train_splits, pl_module.device)
 
@@ -167,7 +174,9 @@ class NegativeSampler(pl.Callback, ABC):
             graph=graph,
             triples=triples,
             known=TripleIndex(split.filter_triples, graph.num_nodes, graph.num_direct_relations).to(device),
-            head_probability=bernoulli_head_probability(split.filter_triples, graph.num_direct_relations).to(device),
+            head_probability=bernoulli_head_probability(split.filter_triples, graph.num_direct_relations).to(
+                device
+            ),
         )
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -178,7 +187,9 @@ class NegativeSampler(pl.Callback, ABC):
 
     def move(self, context: TrainingGraph, device: torch.device) -> TrainingGraph:
         return TrainingGraph(
-            context.graph.to(device), context.triples.to(device), context.known.to(device),
+            context.graph.to(device),
+            context.triples.to(device),
+            context.known.to(device),
             context.head_probability.to(device),
         )
 

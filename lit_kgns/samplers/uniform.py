@@ -8,7 +8,9 @@ from torch import Tensor
 from lit_kgns.samplers.base import NegativeSampler
 
 
-def sample_from_mask(candidates: Tensor, num_samples: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+def sample_from_mask(
+    candidates: Tensor, num_samples: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
     """Draw ``num_samples`` entities per row uniformly (with replacement) among the True entries.
 
     Returns ``(entities, valid)``; a row without any candidate yields invalid slots (entity 0).
@@ -31,7 +33,10 @@ class UniformSampler(NegativeSampler):
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         graph = self.graphs[graph_id].graph
         entities = torch.randint(
-            graph.num_nodes, (len(positives), self.num_negatives), generator=self.generator, device=positives.device
+            graph.num_nodes,
+            (len(positives), self.num_negatives),
+            generator=self.generator,
+            device=positives.device,
         )
         return entities, torch.ones_like(entities, dtype=torch.bool)
 

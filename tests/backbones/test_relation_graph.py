@@ -47,9 +47,7 @@ def test_inverse_edges_are_flipped_and_typed_r_plus_R():
 def test_relation_graph_matches_definition_on_hand_made_graph():
     graph = KGGraph.from_triples(TRIPLES, num_nodes=5, num_direct_relations=3)
     relation_graph = build_relation_graph(graph)
-    found = set(
-        zip(*relation_graph.edge_index.tolist(), relation_graph.edge_type.tolist(), strict=True)
-    )
+    found = set(zip(*relation_graph.edge_index.tolist(), relation_graph.edge_type.tolist(), strict=True))
     assert found == brute_force_edges(graph)
     assert relation_graph.num_nodes == 6
     # Spot checks stated by hand: r0 and r2 share head 0; r0's tail 1 is r1's head (h2t from r1 to r0 is t2h).

@@ -59,7 +59,10 @@ def text_file(tmp_path: Path, dim: int, texts: list[str] = LABELS) -> Path:
 def tiny_semma(tmp_path: Path, text_encoder: str | None = None, dim: int = 8) -> Semma:
     """A small randomly initialised SEMMA that knows the relation labels of the typed graph."""
     model = Semma(
-        dim=dim, num_relation_layers=2, num_semantic_layers=2, num_entity_layers=2,
+        dim=dim,
+        num_relation_layers=2,
+        num_semantic_layers=2,
+        num_entity_layers=2,
         text_encoder=text_encoder or str(text_file(tmp_path, 16)),
     )
     model.text_source.register("typed", LABELS)
@@ -87,7 +90,8 @@ def test_catalog_name_and_other_encoder_sizes(shared_data: Path, tmp_path: Path,
     assert set(projected.state_dict()) == set(state)  # the projection is not a parameter
     learned = Semma(text_encoder=encoder, checkpoint="semma")  # auto: a learned Linear(384, 64)
     assert set(learned.state_dict()) - set(state) == {
-        "semantic_model.embedding_reducer.weight", "semantic_model.embedding_reducer.bias"
+        "semantic_model.embedding_reducer.weight",
+        "semantic_model.embedding_reducer.bias",
     }
     assert torch.equal(learned.combiner.fc.bias, state["combiner.fc.bias"])
 
@@ -213,9 +217,15 @@ def fit(tmp_path: Path, model: Semma, sampler, max_epochs: int = 1) -> KGLinkPre
     pl.seed_everything(0, workers=True)
     module = KGLinkPrediction(model, optimizer=lambda p: torch.optim.AdamW(p, lr=5e-3))
     trainer = pl.Trainer(
-        callbacks=[sampler], max_epochs=max_epochs, limit_val_batches=0, logger=False,
-        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-        default_root_dir=str(tmp_path), accelerator="cpu",
+        callbacks=[sampler],
+        max_epochs=max_epochs,
+        limit_val_batches=0,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=str(tmp_path),
+        accelerator="cpu",
     )
     trainer.fit(module, datamodule=TypedDataModule())
     assert trainer.global_step == 3 * max_epochs
@@ -250,8 +260,14 @@ def test_kmas_fine_tuning_reads_semma_relation_representations(tmp_path: Path) -
         return output
 
     model.relation_representations = recording
-    sampler = KMASSampler(num_negatives=8, top_k=3, temperature=0.5, seed=0, refresh_every_n_steps=2,
-                          diagnostics_every_n_steps=None)
+    sampler = KMASSampler(
+        num_negatives=8,
+        top_k=3,
+        temperature=0.5,
+        seed=0,
+        refresh_every_n_steps=2,
+        diagnostics_every_n_steps=None,
+    )
     before = parameters_of(model)
     fit(tmp_path, model, sampler)
     assert calls and all(c.shape[-2:] == (8, 8) for c in calls)  # (B, 2R, d) fused representations

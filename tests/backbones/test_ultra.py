@@ -25,7 +25,9 @@ def test_catalog_checkpoint_found_under_data_root(shared_data, monkeypatch):
     monkeypatch.setenv("LIT_KGNS_DATA", str(shared_data))
     reference = read_state_dict(shared_data / "ultra_ckpts/ultra_4g.pth")
     model = Ultra(checkpoint="ultra_4g")
-    assert torch.equal(model.relation_model.layers[0].relation.weight, reference["relation_model.layers.0.relation.weight"])
+    assert torch.equal(
+        model.relation_model.layers[0].relation.weight, reference["relation_model.layers.0.relation.weight"]
+    )
 
 
 def test_unknown_checkpoint_name_is_a_clear_error(tmp_path):
@@ -36,15 +38,19 @@ def test_unknown_checkpoint_name_is_a_clear_error(tmp_path):
 def test_mismatched_checkpoint_names_the_file(tmp_path):
     path = tmp_path / "small.pth"
     torch.save({"model": Ultra(dim=8).state_dict()}, path)
-    with pytest.raises(RuntimeError, match="small.pth"):
+    with pytest.raises(RuntimeError, match=r"small\.pth"):
         Ultra(dim=16, checkpoint=str(path))
 
 
 def small_graph() -> KGGraph:
     generator = torch.Generator().manual_seed(0)
     triples = torch.stack(
-        [torch.randint(12, (40,), generator=generator), torch.randint(3, (40,), generator=generator),
-         torch.randint(12, (40,), generator=generator)], dim=1,
+        [
+            torch.randint(12, (40,), generator=generator),
+            torch.randint(3, (40,), generator=generator),
+            torch.randint(12, (40,), generator=generator),
+        ],
+        dim=1,
     )
     return KGGraph.from_triples(triples, num_nodes=12, num_direct_relations=3)
 
@@ -58,7 +64,9 @@ def test_candidate_scores_equal_the_matching_columns_of_all_scores():
     candidates = torch.tensor([[3, 4, 7], [0, 11, 2]])
     all_scores = model(graph, anchors, relations, head_queries)
     assert all_scores.shape == (2, 12)
-    assert torch.allclose(model(graph, anchors, relations, head_queries, candidates), all_scores.gather(1, candidates))
+    assert torch.allclose(
+        model(graph, anchors, relations, head_queries, candidates), all_scores.gather(1, candidates)
+    )
 
 
 def test_head_query_is_the_tail_query_of_the_inverse_relation():
@@ -70,7 +78,9 @@ def test_head_query_is_the_tail_query_of_the_inverse_relation():
     anchors, relations = torch.tensor([4]), torch.tensor([1])
     head = model(graph, anchors, relations, torch.tensor([True]))
     representations = model.relation_model(relation_graph, relations)
-    by_hand = model.entity_model(graph.edge_index, graph.edge_type, graph.num_nodes, representations, anchors, relations + 3)
+    by_hand = model.entity_model(
+        graph.edge_index, graph.edge_type, graph.num_nodes, representations, anchors, relations + 3
+    )
     assert torch.allclose(head, by_hand)
 
 
@@ -94,7 +104,13 @@ def test_removed_edges_hide_the_triple_and_its_inverse():
 def test_gradients_reach_both_encoders():
     model = Ultra(dim=8, num_relation_layers=2, num_entity_layers=2)
     graph = small_graph()
-    scores = model(graph, torch.tensor([0, 1]), torch.tensor([0, 2]), torch.tensor([False, True]), torch.tensor([[1, 2], [3, 4]]))
+    scores = model(
+        graph,
+        torch.tensor([0, 1]),
+        torch.tensor([0, 2]),
+        torch.tensor([False, True]),
+        torch.tensor([[1, 2], [3, 4]]),
+    )
     scores.sum().backward()
     assert model.relation_model.layers[0].relation.weight.grad.abs().sum() > 0
     assert model.entity_model.layers[0].relation_projection[0].weight.grad.abs().sum() > 0

@@ -36,8 +36,14 @@ def test_batches_per_epoch_caps_a_single_graph():
 
 
 def test_datamodule_serves_positive_batches_and_per_graph_evaluation(tmp_path):
-    datamodule = KGDataModule(train_datasets=["nations", "umls"], test_datasets=["nations"], root=str(tmp_path),
-                              batch_size=8, batches_per_epoch=5, eval_batch_size=16)
+    datamodule = KGDataModule(
+        train_datasets=["nations", "umls"],
+        test_datasets=["nations"],
+        root=str(tmp_path),
+        batch_size=8,
+        batches_per_epoch=5,
+        eval_batch_size=16,
+    )
     datamodule.setup("fit")
     datamodule.setup("test")
     batch = next(iter(datamodule.train_dataloader()))

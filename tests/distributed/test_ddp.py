@@ -19,7 +19,6 @@ from lit_kgns.backbones import Ultra
 from lit_kgns.data.batches import UnpaddedDistributedSampler
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.module import KGLinkPrediction
-from lit_kgns.samplers import StrictUniformSampler
 
 REPO = Path(__file__).resolve().parents[2]
 DDP_ENV = ("MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "RANK", "GROUP_RANK")
@@ -34,7 +33,7 @@ def clean_env(monkeypatch):
 def test_unpadded_sampler_covers_every_item_once():
     dataset = list(range(11))
     shards = [list(UnpaddedDistributedSampler(dataset, num_replicas=3, rank=rank)) for rank in range(3)]
-    assert sorted(sum(shards, [])) == dataset
+    assert sorted(item for shard in shards for item in shard) == dataset
     assert [len(shard) for shard in shards] == [4, 4, 3]
 
 
@@ -45,8 +44,14 @@ def small_module(seed: int = 0) -> KGLinkPrediction:
 
 def trainer(tmp_path: Path, devices: int, **kwargs) -> pl.Trainer:
     return pl.Trainer(
-        accelerator="cpu", devices=devices, strategy="ddp_spawn" if devices > 1 else "auto",
-        default_root_dir=tmp_path, logger=False, enable_progress_bar=False, enable_model_summary=False, **kwargs,
+        accelerator="cpu",
+        devices=devices,
+        strategy="ddp_spawn" if devices > 1 else "auto",
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
     )
 
 
@@ -59,7 +64,9 @@ def test_two_process_test_metrics_equal_single_process(tmp_path, clean_env):
     double = trainer(tmp_path / "two", 2)
     double.test(small_module(), datamodule=KGDataModule(test_datasets=["nations"], eval_batch_size=8))
     for key in ("test/mrr", "test/mr", "test/hits@1", "test/hits@10"):
-        assert float(double.callback_metrics[key]) == pytest.approx(float(single.callback_metrics[key]), rel=1e-6), key
+        assert float(double.callback_metrics[key]) == pytest.approx(
+            float(single.callback_metrics[key]), rel=1e-6
+        ), key
 
 
 @pytest.mark.slow
@@ -67,21 +74,38 @@ def test_ddp_launcher_fit_with_uneven_batches_and_resume(tmp_path, clean_env):
     """The real ``ddp`` launcher: 2 ranks, 7 batches per epoch (uneven), then resume from the last checkpoint."""
     env = {key: value for key, value in os.environ.items() if key not in DDP_ENV}
     common = [
-        sys.executable, "-m", "lit_kgns", "fit", "-c", str(REPO / "configs/quickstart.yaml"),
-        "--trainer.devices=2", "--trainer.strategy=ddp", "--trainer.enable_progress_bar=false",
-        f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false", "--test_after_fit=false",
-        "--model.backbone.init_args.dim=8", "--model.backbone.init_args.num_relation_layers=2",
-        "--model.backbone.init_args.num_entity_layers=2", "--data.batches_per_epoch=7",
-        "--trainer.limit_val_batches=2", "--sampler.init_args.num_negatives=8",
+        sys.executable,
+        "-m",
+        "lit_kgns",
+        "fit",
+        "-c",
+        str(REPO / "configs/quickstart.yaml"),
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--trainer.enable_progress_bar=false",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.logger=false",
+        "--test_after_fit=false",
+        "--model.backbone.init_args.dim=8",
+        "--model.backbone.init_args.num_relation_layers=2",
+        "--model.backbone.init_args.num_entity_layers=2",
+        "--data.batches_per_epoch=7",
+        "--trainer.limit_val_batches=2",
+        "--sampler.init_args.num_negatives=8",
     ]
-    first = subprocess.run([*common, "--trainer.max_epochs=1"], env=env, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(
+        [*common, "--trainer.max_epochs=1"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     checkpoint = tmp_path / "checkpoints" / "last.ckpt"
     assert checkpoint.is_file()
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert state["global_step"] == 4  # ceil(7 / 2) batches per rank
     resumed = subprocess.run(
-        [*common, "--trainer.max_epochs=2", f"--ckpt_path={checkpoint}"], env=env, capture_output=True, text=True,
+        [*common, "--trainer.max_epochs=2", f"--ckpt_path={checkpoint}"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -35,7 +35,7 @@ class EntityTypedConv(nn.Module):
     ) -> Tensor:
         """``x``, ``boundary``: ``(2R, B, d)``; ``entity_features``: ``(N, B | 1, d)``."""
         weights = self.relation_projection(entity_features)
-        aggregated = role_aggregate(incidence, roles, x, weights.expand(-1, x.shape[1], -1))
+        aggregated = role_aggregate(incidence, roles, x, weights)  # (N, 1, d) broadcasts over the batch
         output = self.linear(torch.cat([x, aggregated + boundary], dim=-1))
         return F.relu(self.layer_norm(output))
 

@@ -84,7 +84,7 @@ def role_aggregate(incidence: TrixIncidence, roles: str, x: Tensor, entity_featu
 
     Args:
         x: ``(2R, B, d)`` relation states.
-        entity_features: ``(N, B, d)`` per-entity edge features ``w``.
+        entity_features: ``(N, B, d)`` per-entity edge features ``w`` (or ``(N, 1, d)``, shared by the batch).
 
     Returns:
         ``(2R, B, d)``. Memory ``O((N + 2R) B d)`` whatever the entity degrees.

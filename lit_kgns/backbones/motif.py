@@ -61,7 +61,12 @@ class HypergraphConv(nn.Module):
         return self.norm(self.dropout(self.linear(torch.cat([aggregated, hidden], dim=-1))))
 
     def aggregate(self, hidden: Tensor, hypergraph: RelationHypergraph) -> Tensor:
-        """Sum of the messages each node receives, ``(2R, B, d)``, with sparse products only."""
+        """Sum of the messages each node receives, ``(2R, B, d)``, with sparse products only.
+
+        With ``u_s = h + p_s`` (slot ``s`` in 1..3): binary type ``k`` adds ``w_k * (A_k u_2 + A_k^T u_1)``;
+        ternary hyperedges, for each receiving slot, ``sum_p w_k(p) * u_j[n_j(p)] * (M u_l)[p]`` over the
+        ``(n_i, n_j)`` pairs ``p`` of :class:`~lit_kgns.backbones.motif_hypergraph.TernaryFactor`.
+        """
         num_nodes = hidden.shape[0]
         weight = self.rel_embedding.weight  # (7, d)
         # slot s holds h + p_{s+1}; flat (2R, B*d) views feed the sparse products

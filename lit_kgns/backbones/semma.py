@@ -16,13 +16,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_pretrained
-from lit_kgns.backbones.edges import edges_without
 from lit_kgns.backbones.nbfnet import BellmanFordStack
-from lit_kgns.backbones.relation_graph import RelationGraph, build_relation_graph, quiet_sparse
+from lit_kgns.backbones.relation_graph import quiet_sparse
 from lit_kgns.backbones.text import RelationTextSource
-from lit_kgns.backbones.ultra import EntityEncoder, RelationEncoder
+from lit_kgns.backbones.ultra import EntityEncoder, RelationConditionedBackbone, RelationEncoder
 from lit_kgns.data.graph import KGGraph
 
 Reduction = Literal["auto", "none", "linear", "project", "truncate"]
@@ -80,9 +78,7 @@ class SemanticRelationEncoder(BellmanFordStack):
             when ``text_dim == dim``; ``"auto"`` is ``"none"`` if the sizes agree, else ``"linear"``.
     """
 
-    def __init__(
-        self, dim: int = 64, num_layers: int = 6, text_dim: int = 64, reduction: Reduction = "auto"
-    ) -> None:
+    def __init__(self, dim: int = 64, num_layers: int = 6, text_dim: int = 64, reduction: Reduction = "auto") -> None:
         super().__init__(dim, num_layers, num_relation=1)
         self.dim = dim
         if reduction == "auto":
@@ -131,7 +127,7 @@ class CombineEmbeddings(nn.Module):
         return self.fc(torch.cat([structural, semantic.expand_as(structural)], dim=-1))
 
 
-class Semma(KGBackbone):
+class Semma(RelationConditionedBackbone):
     """SEMMA: ULTRA's structural relation encoder and a semantic relation encoder, fused, feeding ULTRA's
     entity encoder.
 
@@ -200,9 +196,6 @@ class Semma(KGBackbone):
         self.text_source.register(graph.name, labels, dataset)
 
     # ------------------------------------------------------------------------------- relation side
-    def relation_graph(self, graph: KGGraph) -> RelationGraph:
-        return graph.cached("ultra_relation_graph", build_relation_graph)
-
     def text_embeddings(self, graph: KGGraph) -> Tensor:
         """``(2R, text_dim)`` text embeddings of ``graph``'s relations, on the graph's device."""
         key = f"semma_text_embeddings:{self.text_source.encoder.identifier}"
@@ -229,23 +222,3 @@ class Semma(KGBackbone):
             raise ValueError("Semma's relation representations are query-conditioned: pass query_relations")
         structural = self.relation_model(self.relation_graph(graph), query_relations)  # (B, 2R, d)
         return self.combiner(structural, self.semantic_representations(graph))
-
-    # --------------------------------------------------------------------------------- entity side
-    def forward(
-        self,
-        graph: KGGraph,
-        anchors: Tensor,
-        relations: Tensor,
-        head_queries: Tensor,
-        candidates: Tensor | None = None,
-        removed_edges: Tensor | None = None,
-    ) -> Tensor:
-        representations = self.relation_representations(graph, relations)
-        # as in ULTRA: conditioned on the direct relation, head queries read the inverse's representation
-        query_relations = relations + head_queries.long() * graph.num_direct_relations
-        edge_index, edge_type = graph.edge_index, graph.edge_type
-        if removed_edges is not None:
-            edge_index, edge_type = edges_without(graph, removed_edges)
-        return self.entity_model(
-            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
-        )

@@ -63,16 +63,45 @@ class EntityEncoder(BellmanFordStack):
         boundary = torch.zeros(num_nodes, len(anchors), self.dim, device=anchors.device)
         boundary[anchors, batch] = query
         relation_features = relation_representations.transpose(0, 1)  # (2R, B, d)
-        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features).transpose(
-            0, 1
-        )  # (B, N, d)
+        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features).transpose(0, 1)  # (B, N, d)
         if candidates is not None:
             hidden = hidden.gather(1, candidates.unsqueeze(-1).expand(-1, -1, self.dim))  # (B, C, d)
         feature = torch.cat([hidden, query.unsqueeze(1).expand_as(hidden)], dim=-1)
         return self.mlp(feature).squeeze(-1)
 
 
-class Ultra(KGBackbone):
+class RelationConditionedBackbone(KGBackbone):
+    """ULTRA's way of scoring: relation representations ``(B, 2R, d)`` conditioned on the direct relation of
+    each query feed ULTRA's entity encoder; head queries ``(?, r, t)`` read the row of ``r + R``.
+
+    Subclasses provide ``entity_model`` (an :class:`EntityEncoder`) and ``relation_representations``.
+    """
+
+    entity_model: EntityEncoder
+
+    def relation_graph(self, graph: KGGraph) -> RelationGraph:
+        return graph.cached("ultra_relation_graph", build_relation_graph)
+
+    def forward(
+        self,
+        graph: KGGraph,
+        anchors: Tensor,
+        relations: Tensor,
+        head_queries: Tensor,
+        candidates: Tensor | None = None,
+        removed_edges: Tensor | None = None,
+    ) -> Tensor:
+        representations = self.relation_representations(graph, relations)
+        query_relations = relations + head_queries.long() * graph.num_direct_relations
+        edge_index, edge_type = graph.edge_index, graph.edge_type
+        if removed_edges is not None:
+            edge_index, edge_type = edges_without(graph, removed_edges)
+        return self.entity_model(
+            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
+        )
+
+
+class Ultra(RelationConditionedBackbone):
     """ULTRA: relation encoder on the relation graph, entity encoder conditioned on its output.
 
     Head queries ``(?, r, t)`` are answered as tail queries ``(t, r + R, ?)``; as upstream, the relation
@@ -100,30 +129,7 @@ class Ultra(KGBackbone):
         if checkpoint is not None:
             load_pretrained(self, checkpoint)
 
-    def relation_graph(self, graph: KGGraph) -> RelationGraph:
-        return graph.cached("ultra_relation_graph", build_relation_graph)
-
     def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
         if query_relations is None:
-            raise ValueError(
-                "Ultra's relation representations are query-conditioned: pass query_relations (B,)"
-            )
+            raise ValueError("Ultra's relation representations are query-conditioned: pass query_relations (B,)")
         return self.relation_model(self.relation_graph(graph), query_relations)
-
-    def forward(
-        self,
-        graph: KGGraph,
-        anchors: Tensor,
-        relations: Tensor,
-        head_queries: Tensor,
-        candidates: Tensor | None = None,
-        removed_edges: Tensor | None = None,
-    ) -> Tensor:
-        representations = self.relation_representations(graph, relations)
-        query_relations = relations + head_queries.long() * graph.num_direct_relations
-        edge_index, edge_type = graph.edge_index, graph.edge_type
-        if removed_edges is not None:
-            edge_index, edge_type = edges_without(graph, removed_edges)
-        return self.entity_model(
-            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
-        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 from pykeen.sampling import BasicNegativeSampler, PseudoTypedNegativeSampler
@@ -41,7 +42,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--negatives", type=int, default=256)
     parser.add_argument("--batches", type=int, default=6)
-    parser.add_argument("--root", default="/work/shared/data", help="data root holding the dataset folder")
+    parser.add_argument(
+        "--root",
+        default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+        help="data root holding the dataset folder",
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     split = load_dataset(args.dataset, args.root).train

@@ -30,9 +30,7 @@ THRESHOLDS = (0, 2, 10, 40, 100)
 SIDES = ("both", "tail", "head")
 
 
-def query_combos(
-    sampler: NegativeSampler, split: LinkPredictionSplit
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def query_combos(sampler: NegativeSampler, split: LinkPredictionSplit) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``(anchors, query_relations, answers, head_side)`` of the combos to measure (tail side first)."""
     triples = split.targets.to(sampler.graphs[0].graph.device if sampler.graphs else "cpu")
     heads, relations, tails = triples.t()
@@ -96,10 +94,7 @@ def pool_statistics(
     sizes = pool_sizes(sampler, split)
     result = summarise(sizes["multiset"], sizes["head_side"], thresholds)
     result.update(
-        {
-            f"unique/{key}": value
-            for key, value in summarise(sizes["unique"], sizes["head_side"], thresholds).items()
-        }
+        {f"unique/{key}": value for key, value in summarise(sizes["unique"], sizes["head_side"], thresholds).items()}
     )
     return result
 
@@ -110,9 +105,7 @@ def format_table(statistics: dict[str, float], thresholds: tuple[int, ...] = THR
     for prefix in ("", "unique/"):
         for side in SIDES:
             label = f"{prefix or 'multiset/'}{side}"
-            lines.append(
-                f"{label:<16}" + "".join(f"{statistics[f'{prefix}{side}/{c}']:>12.2f}" for c in columns)
-            )
+            lines.append(f"{label:<16}" + "".join(f"{statistics[f'{prefix}{side}/{c}']:>12.2f}" for c in columns))
     lines.append(f"no pool, original bucket 0 (tail pools only): {statistics['both/no_pool_original']:.2f} %")
     return "\n".join(lines)
 
@@ -133,14 +126,9 @@ def build_sampler(name: str) -> NegativeSampler:
 
 
 def load_training_split(name: str, root: str | None) -> LinkPredictionSplit:
-    try:
-        from lit_kgns.data.catalog import load_dataset
+    from lit_kgns.data.catalog import load_dataset
 
-        return load_dataset(name, Path(root) if root else None).train
-    except ImportError:  # before the catalog exists: plain transductive folders
-        from lit_kgns.data.splits import transductive
-
-        return transductive(name, Path(root or "/work/shared/data") / name).train
+    return load_dataset(name, Path(root) if root else None).train
 
 
 def main(argv: list[str] | None = None) -> None:

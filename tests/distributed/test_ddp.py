@@ -20,6 +20,8 @@ from lit_kgns.data.batches import UnpaddedDistributedSampler
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.samplers import (
+    AdversarialSampler,
+    BernoulliSampler,
     CorruptSampler,
     HardRatioSchedule,
     KMASSampler,
@@ -160,6 +162,8 @@ SAMPLERS = {
     "corrupt": lambda: CorruptSampler(num_negatives=16),
     "relational": lambda: RelationalSampler(num_negatives=16),
     "nearest_neighbor": lambda: NearestNeighborSampler(num_negatives=16, num_query_results=8),
+    "adversarial": lambda: AdversarialSampler(num_negatives=16, num_query_results=8),
+    "bernoulli": lambda: BernoulliSampler(num_negatives=16),
     "kmas": lambda: KMASSampler(
         num_negatives=16, refresh_every_n_steps=1, schedule=HardRatioSchedule(shape="constant", peak_ratio=0.5)
     ),
@@ -170,7 +174,7 @@ SAMPLERS = {
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 def test_every_sampler_has_identical_caches_and_distinct_negatives_across_ranks(tmp_path, clean_env, name):
     backbone = Ultra(dim=8, num_relation_layers=2, num_entity_layers=2)
-    if name == "nearest_neighbor":  # needs an entity embedding table
+    if name in ("nearest_neighbor", "adversarial"):  # k-NN in an entity embedding space
         backbone = TransE(num_entities=14, num_relations=55, embedding_dim=8)
     torch.manual_seed(0)
     module = KGLinkPrediction(backbone)

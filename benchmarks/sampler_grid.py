@@ -25,6 +25,7 @@ from lit_kgns.samplers import (
     StrictUniformSampler,
     UniformSampler,
 )
+from lit_kgns.scoring import score_candidates
 
 SAMPLERS = {
     "uniform": lambda k, m: UniformSampler(k),
@@ -44,17 +45,13 @@ def evaluate(model, split) -> tuple[float, float]:
     head_queries = torch.arange(2 * len(triples)) >= len(triples)
     with torch.no_grad():
         scores = model(split.graph, anchors, query, head_queries)
-    known = split.known_answers.answer_mask(
-        anchors, query + head_queries.long() * split.graph.num_direct_relations
-    )
+    known = split.known_answers.answer_mask(anchors, query + head_queries.long() * split.graph.num_direct_relations)
     ranks, _ = filtered_ranks(scores, torch.cat([tails, heads]), known, "pessimistic")
     ranks = ranks.float()
     return float((1 / ranks).mean()), float((ranks <= 10).float().mean())
 
 
-def train(
-    name: str, sampler_name: str, data, epochs: int, k: int, dim: int, seed: int
-) -> tuple[float, float]:
+def train(name: str, sampler_name: str, data, epochs: int, k: int, dim: int, seed: int) -> tuple[float, float]:
     train_split = data.train
     num_nodes, num_relations = train_split.graph.num_nodes, train_split.graph.num_direct_relations
     torch.manual_seed(seed)
@@ -68,22 +65,14 @@ def train(
     for epoch in range(epochs):
         if hasattr(sampler, "set_model"):
             sampler.set_model(model)
-        order = torch.randperm(
-            len(train_split.targets), generator=torch.Generator().manual_seed(seed + epoch)
-        )
+        order = torch.randperm(len(train_split.targets), generator=torch.Generator().manual_seed(seed + epoch))
         for index, begin in enumerate(range(0, len(order), 256)):
             sampler.reseed(epoch, index)
             positives = train_split.targets[order[begin : begin + 256]]
             negatives = sampler.sample(positives)
-            heads, relations, tails = positives.t()
-            anchors = torch.where(negatives.head_corrupted, tails, heads)
-            answers = torch.where(negatives.head_corrupted, heads, tails)
-            candidates = torch.cat([answers[:, None], negatives.entities], 1)
-            scores = model(train_split.graph, anchors, relations, negatives.head_corrupted, candidates)
+            scores = score_candidates(model, train_split.graph, positives, negatives, hide_batch=False)
             loss = (
-                margin_ranking(scores, negatives.mask, 1.0)
-                if translational
-                else nssa(scores, negatives.mask, 6.0, 1.0)
+                margin_ranking(scores, negatives.mask, 1.0) if translational else nssa(scores, negatives.mask, 6.0, 1.0)
             )
             optimizer.zero_grad()
             loss.backward()
@@ -103,10 +92,7 @@ def main() -> None:
     parser.add_argument("--samplers", nargs="*", default=list(SAMPLERS))
     args = parser.parse_args()
     data = load_dataset(args.dataset, args.root)
-    print(
-        f"{args.dataset}: test MRR / Hits@10 (filtered, pessimistic), {args.epochs} epochs, "
-        f"K {args.negatives}"
-    )
+    print(f"{args.dataset}: test MRR / Hits@10 (filtered, pessimistic), {args.epochs} epochs, K {args.negatives}")
     print(f"{'model':<10}" + "".join(f"{s:>18}" for s in args.samplers))
     for name in args.models:
         cells = []

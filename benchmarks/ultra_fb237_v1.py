@@ -24,33 +24,23 @@ from lit_kgns.data.catalog import load_dataset
 from lit_kgns.losses import self_adversarial_bce
 from lit_kgns.metrics import RankingMetrics, filtered_ranks
 from lit_kgns.samplers import StrictUniformSampler
+from lit_kgns.scoring import score_both_directions, score_candidates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PeakRSS
 
 
-def zero_shot(
-    model: Ultra, split, device: torch.device, batch_size: int = 32
-) -> tuple[float, dict[str, float]]:
+def zero_shot(model: Ultra, split, device: torch.device, batch_size: int = 32) -> tuple[float, dict[str, float]]:
     split = split.to(device)
     metric = RankingMetrics().to(device)
     start = time.perf_counter()
     with torch.no_grad():
         for triples in split.targets.split(batch_size):
-            heads, relations, tails = triples.t()
-            anchors, answers = torch.cat([heads, tails]), torch.cat([tails, heads])
-            query_relations = torch.cat([relations, relations])
-            head_queries = torch.arange(len(anchors), device=device) >= len(triples)
-            scores = model(split.graph, anchors, query_relations, head_queries)
-            known = split.known_answers.answer_mask(
-                anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
-            )
-            metric.update(*filtered_ranks(scores, answers, known))
+            queries = score_both_directions(model, split, triples)
+            metric.update(*filtered_ranks(queries.scores, queries.answers, queries.known))
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start, {
-        key: round(value.item(), 4) for key, value in metric.compute().items()
-    }
+    return time.perf_counter() - start, {key: round(value.item(), 4) for key, value in metric.compute().items()}
 
 
 def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> tuple[list[float], float]:
@@ -70,12 +60,7 @@ def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> 
         with PeakRSS() as rss:
             start = time.perf_counter()
             negatives = sampler.sample(positives)
-            heads, relations, tails = positives.t()
-            anchors = torch.where(negatives.head_corrupted, tails, heads)
-            answers = torch.where(negatives.head_corrupted, heads, tails)
-            candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
-            removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1)
-            scores = model(train.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+            scores = score_candidates(model, train.graph, positives, negatives)
             loss = self_adversarial_bce(scores, negatives.mask)
             optimizer.zero_grad()
             loss.backward()
@@ -86,17 +71,13 @@ def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> 
         if step >= 2:
             times.append(elapsed)
             peaks.append(
-                (torch.cuda.max_memory_allocated() - before) / 2**20
-                if device.type == "cuda"
-                else rss.delta_mb
+                (torch.cuda.max_memory_allocated() - before) / 2**20 if device.type == "cuda" else rss.delta_mb
             )
     return times, max(peaks)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -14,6 +14,7 @@ from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.losses import LOSSES, margin_ranking, nssa, self_adversarial_bce
 from lit_kgns.metrics import TIE_POLICIES, RankingMetrics, filtered_ranks
 from lit_kgns.samplers.base import NegativeSampler
+from lit_kgns.scoring import score_both_directions, score_candidates
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
@@ -104,14 +105,7 @@ class KGLinkPrediction(pl.LightningModule):
         positives, graph_id = batch["triples"], int(batch["graph"])
         split = self.on_device(self.trainer.datamodule.train_splits[graph_id])
         negatives = self.negative_sampler.sample(positives, graph_id)
-        heads, relations, tails = positives.t()
-        anchors = torch.where(negatives.head_corrupted, tails, heads)
-        answers = torch.where(negatives.head_corrupted, heads, tails)
-        candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
-        removed = None
-        if self.remove_batch_edges:
-            removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1)
-        scores = self.backbone(split.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+        scores = score_candidates(self.backbone, split.graph, positives, negatives, self.remove_batch_edges)
         loss = self.compute_loss(scores, negatives.mask)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
         return loss
@@ -132,21 +126,10 @@ class KGLinkPrediction(pl.LightningModule):
             self.metrics[key] = RankingMetrics().to(self.device)
         return self.metrics[key]  # type: ignore[return-value]
 
-    def _rank_batch(self, triples: Tensor, split: LinkPredictionSplit) -> tuple[Tensor, Tensor]:
-        heads, relations, tails = triples.t()
-        anchors = torch.cat([heads, tails])
-        query_relations = torch.cat([relations, relations])
-        head_queries = torch.arange(2 * len(triples), device=triples.device) >= len(triples)
-        answers = torch.cat([tails, heads])
-        scores = self.backbone.score_all(split.graph, anchors, query_relations, head_queries)
-        known = split.known_answers.answer_mask(
-            anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
-        )
-        return filtered_ranks(scores, answers, known, self.ties)
-
     def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
         split = self.on_device(self.trainer.datamodule.splits(stage)[dataloader_idx])
-        ranks, num_negatives = self._rank_batch(triples, split)
+        queries = score_both_directions(self.backbone, split, triples)
+        ranks, num_negatives = filtered_ranks(queries.scores, queries.answers, queries.known, self.ties)
         self._metric(stage, dataloader_idx).update(ranks, num_negatives)
 
     def _log_evaluation(self, stage: str) -> None:
@@ -180,21 +163,14 @@ class KGLinkPrediction(pl.LightningModule):
     def predict_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         """Top-k filtered answers of the tail and head query of each triple, with the true answer's rank."""
         split = self.on_device(self.trainer.datamodule.splits("predict")[dataloader_idx])
-        heads, relations, tails = batch.t()
-        anchors = torch.cat([heads, tails])
-        query_relations = torch.cat([relations, relations])
-        head_queries = torch.arange(2 * len(batch), device=batch.device) >= len(batch)
-        scores = self.backbone.score_all(split.graph, anchors, query_relations, head_queries)
-        known = split.known_answers.answer_mask(
-            anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
-        )
-        answers = torch.cat([tails, heads])
+        queries = score_both_directions(self.backbone, split, batch)
+        scores, answers, known = queries.scores, queries.answers, queries.known
         ranks, _ = filtered_ranks(scores, answers, known, self.ties)
-        known[torch.arange(len(answers), device=answers.device), answers] = False
+        known[torch.arange(len(answers), device=answers.device), answers] = False  # the answer may be listed
         top = scores.masked_fill(known, float("-inf")).topk(min(self.predict_top_k, scores.shape[1]), dim=1)
         return {
             "triples": batch,
-            "head_query": head_queries,
+            "head_query": queries.head_queries,
             "top_entities": top.indices,
             "top_scores": top.values,
             "rank": ranks,

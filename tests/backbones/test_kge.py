@@ -9,6 +9,7 @@ from lit_kgns.backbones.kge import KGE_MODELS, KGEBackbone
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.losses import margin_ranking, nssa, self_adversarial_bce
 from lit_kgns.samplers import UniformSampler
+from lit_kgns.scoring import score_candidates
 
 N, R = 14, 5
 
@@ -90,11 +91,7 @@ def test_training_reduces_loss_on_nations(name: str, loss: str) -> None:
         order = torch.randperm(len(split.targets), generator=torch.Generator().manual_seed(step))
         positives = split.targets[order[:256]]
         negatives = sampler.sample(positives)
-        heads, relations, tails = positives.t()
-        anchors = torch.where(negatives.head_corrupted, tails, heads)
-        answers = torch.where(negatives.head_corrupted, heads, tails)
-        candidates = torch.cat([answers[:, None], negatives.entities], 1)
-        scores = model(split.graph, anchors, relations, negatives.head_corrupted, candidates)
+        scores = score_candidates(model, split.graph, positives, negatives, hide_batch=False)
         value = LOSSES[loss](scores, negatives.mask)
         optimizer.zero_grad()
         value.backward()

@@ -16,6 +16,7 @@ from lit_kgns.cli import cli_main
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.losses import self_adversarial_bce
 from lit_kgns.samplers import KMASSampler
+from lit_kgns.scoring import score_candidates
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,9 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 def small_graph(num_nodes: int = 12, num_direct: int = 3, num_triples: int = 30) -> KGGraph:
     generator = torch.Generator().manual_seed(0)
     triples = torch.stack(
-        [torch.randint(num_nodes, (num_triples,), generator=generator),
-         torch.randint(num_direct, (num_triples,), generator=generator),
-         torch.randint(num_nodes, (num_triples,), generator=generator)], dim=1,
+        [
+            torch.randint(num_nodes, (num_triples,), generator=generator),
+            torch.randint(num_direct, (num_triples,), generator=generator),
+            torch.randint(num_nodes, (num_triples,), generator=generator),
+        ],
+        dim=1,
     )
     return KGGraph.from_triples(triples, num_nodes=num_nodes, num_direct_relations=num_direct)
 
@@ -142,7 +146,11 @@ def test_head_queries_condition_the_relation_encoder_on_the_inverse_relation():
     anchors, relations = torch.tensor([5]), torch.tensor([2])
     representations = model.relation_representations(graph, relations + graph.num_direct_relations)
     expected = model.entity_model(
-        graph.edge_index, graph.edge_type, graph.num_nodes, representations, anchors,
+        graph.edge_index,
+        graph.edge_type,
+        graph.num_nodes,
+        representations,
+        anchors,
         relations + graph.num_direct_relations,
     )
     assert torch.allclose(model(graph, anchors, relations, torch.tensor([True])), expected)
@@ -202,12 +210,7 @@ def test_kmas_reads_motif_relation_representations_and_fine_tuning_steps_run():
         sampler.reseed(0, step)
         batch = positives[step * 8 : (step + 1) * 8]
         negatives = sampler.sample(batch)
-        heads, relations, tails = batch.t()
-        anchors = torch.where(negatives.head_corrupted, tails, heads)
-        answers = torch.where(negatives.head_corrupted, heads, tails)
-        candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
-        removed = torch.cat([batch.unsqueeze(1), negatives.triples(batch)], dim=1)
-        scores = model(split.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+        scores = score_candidates(model, split.graph, batch, negatives)
         loss = self_adversarial_bce(scores, negatives.mask)
         assert torch.isfinite(loss)
         optimizer.zero_grad()

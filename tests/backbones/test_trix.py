@@ -20,6 +20,7 @@ from lit_kgns.cli import cli_main
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.losses import self_adversarial_bce
 from lit_kgns.samplers import KMASSampler
+from lit_kgns.scoring import score_candidates
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,24 +100,18 @@ def test_released_checkpoint_loads_strictly_after_the_prefix_mapping(shared_data
         old = next((prefix for prefix in renames if key.startswith(prefix)), None)
         mapped[key if old is None else renames[old] + key[len(old) :]] = value
     model = Trix()
-    assert {k: tuple(v.shape) for k, v in mapped.items()} == {
-        k: tuple(v.shape) for k, v in model.state_dict().items()
-    }
+    assert {k: tuple(v.shape) for k, v in mapped.items()} == {k: tuple(v.shape) for k, v in model.state_dict().items()}
     result = model.load_state_dict(mapped, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     catalog = read_state_dict(path, PRETRAINED["trix"].prefix_renames)  # what Trix(checkpoint="trix") loads
     assert catalog.keys() == mapped.keys() and all(torch.equal(catalog[k], mapped[k]) for k in mapped)
-    assert torch.equal(
-        model.entity_model_1.layers[1].linear.weight, raw["entity_model_mini.layers.1.linear.weight"]
-    )
+    assert torch.equal(model.entity_model_1.layers[1].linear.weight, raw["entity_model_mini.layers.1.linear.weight"])
     assert torch.equal(model.entity_model_2.mlp[2].bias, raw["entity_model.mlp.2.bias"])
 
 
 def test_catalog_name_finds_the_checkpoint_under_the_data_root(shared_data, monkeypatch):
     monkeypatch.setenv("LIT_KGNS_DATA", str(shared_data))
-    raw = torch.load(shared_data / "trix_ckpts/entity_prediction.pth", map_location="cpu", weights_only=True)[
-        "model"
-    ]
+    raw = torch.load(shared_data / "trix_ckpts/entity_prediction.pth", map_location="cpu", weights_only=True)["model"]
     model = Trix(checkpoint="trix")
     assert torch.equal(model.relation_model.node_mlp.weight, raw["relation_model.node_mlp.weight"])
 
@@ -135,9 +130,7 @@ def test_candidate_scores_equal_the_matching_columns_of_all_scores():
     candidates = torch.tensor([[3, 4, 7], [0, 11, 2]])
     all_scores = model(graph, anchors, relations, head_queries)
     assert all_scores.shape == (2, 12)
-    assert torch.allclose(
-        model(graph, anchors, relations, head_queries, candidates), all_scores.gather(1, candidates)
-    )
+    assert torch.allclose(model(graph, anchors, relations, head_queries, candidates), all_scores.gather(1, candidates))
 
 
 def test_batch_rows_are_independent():
@@ -191,9 +184,7 @@ def test_removed_edges_are_hidden_from_both_entity_networks():
     hidden = model(graph, anchors, relations, head_queries, removed_edges=removed)
     edge_index, edge_type = edges_without(graph, removed)
     reduced = KGGraph(edge_index, edge_type, graph.num_nodes, graph.num_relations)
-    reduced.cache["trix_incidence"] = model.incidence(
-        graph
-    )  # the relation graph stays the full one (upstream)
+    reduced.cache["trix_incidence"] = model.incidence(graph)  # the relation graph stays the full one (upstream)
     assert torch.allclose(hidden, model(reduced, anchors, relations, head_queries), atol=1e-6)
     assert not torch.allclose(kept, hidden)
 
@@ -230,11 +221,7 @@ def test_relation_representations_with_and_without_anchors():
     )
     table, valid = model.anchor_table(graph)
     heads_of = {
-        r: {
-            h
-            for (h, _), rr in zip(graph.edge_index.t().tolist(), graph.edge_type.tolist(), strict=True)
-            if rr == r
-        }
+        r: {h for (h, _), rr in zip(graph.edge_index.t().tolist(), graph.edge_type.tolist(), strict=True) if rr == r}
         for r in range(graph.num_relations)
     }
     for r in range(graph.num_relations):
@@ -245,9 +232,7 @@ def test_relation_representations_with_and_without_anchors():
         [
             torch.stack(
                 [
-                    model.relation_representations(graph, relations[i : i + 1], anchors=table[r, s : s + 1])[
-                        0
-                    ]
+                    model.relation_representations(graph, relations[i : i + 1], anchors=table[r, s : s + 1])[0]
                     for s in range(3)
                     if valid[r, s]
                 ]
@@ -287,12 +272,7 @@ def test_kmas_reads_trix_relation_representations_and_fine_tuning_steps_run():
         sampler.reseed(0, step)
         negatives = sampler.sample(positives[step * 8 : (step + 1) * 8])
         batch = positives[step * 8 : (step + 1) * 8]
-        heads, relations, tails = batch.t()
-        anchors = torch.where(negatives.head_corrupted, tails, heads)
-        answers = torch.where(negatives.head_corrupted, heads, tails)
-        candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
-        removed = torch.cat([batch.unsqueeze(1), negatives.triples(batch)], dim=1)
-        scores = model(split.graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+        scores = score_candidates(model, split.graph, batch, negatives)
         loss = self_adversarial_bce(scores, negatives.mask)
         assert torch.isfinite(loss)
         optimizer.zero_grad()

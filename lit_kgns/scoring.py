@@ -1,0 +1,52 @@
+"""Scoring a backbone on training candidates and on evaluation queries (used by the module and benchmarks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.samplers.base import NegativeBatch
+
+
+def score_candidates(
+    backbone: KGBackbone, graph: KGGraph, positives: Tensor, negatives: NegativeBatch, hide_batch: bool = True
+) -> Tensor:
+    """``(B, 1 + K)`` scores: column 0 the positive's answer, then its ``K`` negatives.
+
+    A head corruption of ``(h, r, t)`` is the query ``(?, r, t)``. With ``hide_batch`` the positives and
+    every corrupted triple are removed from message passing (ULTRA's ``remove_easy_edges``).
+    """
+    heads, relations, tails = positives.t()
+    anchors = torch.where(negatives.head_corrupted, tails, heads)
+    answers = torch.where(negatives.head_corrupted, heads, tails)
+    candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
+    removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1) if hide_batch else None
+    return backbone(graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+
+
+@dataclass
+class AllEntityScores:
+    """Scores of every entity for the tail query then the head query of ``B`` triples (``2B`` rows)."""
+
+    scores: Tensor  # (2B, N)
+    answers: Tensor  # (2B,) the true answer of each query
+    known: Tensor  # (2B, N) True for known true answers (the filter), the answer included
+    head_queries: Tensor  # (2B,) bool
+
+
+@torch.no_grad()
+def score_both_directions(backbone: KGBackbone, split: LinkPredictionSplit, triples: Tensor) -> AllEntityScores:
+    """Rank-ready scores of ``(h, r, ?)`` and ``(?, r, t)`` for each of ``triples`` on ``split``'s graph."""
+    heads, relations, tails = triples.t()
+    anchors = torch.cat([heads, tails])
+    query_relations = torch.cat([relations, relations])
+    head_queries = torch.arange(2 * len(triples), device=triples.device) >= len(triples)
+    scores = backbone.score_all(split.graph, anchors, query_relations, head_queries)
+    known = split.known_answers.answer_mask(
+        anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
+    )
+    return AllEntityScores(scores, torch.cat([tails, heads]), known, head_queries)

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 from torch import Tensor
+from toy_graphs import typed_split
 
 from lit_kgns.backbones import Motif
 from lit_kgns.backbones.checkpoints import PRETRAINED, read_state_dict
 from lit_kgns.backbones.motif import HypergraphConv, sinusoidal_positions
 from lit_kgns.backbones.motif_hypergraph import BINARY_TYPES, TERNARY_TYPES, build_relation_hypergraph
 from lit_kgns.cli import cli_main
-from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.data.graph import KGGraph
 from lit_kgns.losses import self_adversarial_bce
 from lit_kgns.samplers import KMASSampler
 from lit_kgns.scoring import score_candidates
@@ -182,15 +183,6 @@ def test_removed_edges_change_the_scores():
 
 
 # ----------------------------------------------------------------------------- KMAS and fine-tuning
-def typed_split() -> LinkPredictionSplit:
-    """Persons 0-7 -> cities 8-15 (r0 born_in, r1 lives_in) -> countries 16-23 (r2 located_in, r3 near)."""
-    rows = []
-    for i in range(8):
-        rows += [(i, 0, 8 + i), (i, 1, 8 + (i + 3) % 8), (8 + i, 2, 16 + i), (8 + i, 3, 16 + (i + 1) % 8)]
-    triples = torch.tensor(rows)
-    return LinkPredictionSplit("typed", KGGraph.from_triples(triples, 24, 4), triples, triples)
-
-
 def test_kmas_reads_motif_relation_representations_and_fine_tuning_steps_run():
     torch.manual_seed(0)
     split = typed_split()

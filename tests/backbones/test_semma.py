@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
+from toy_graphs import typed_split
 
 from lit_kgns.backbones import Semma
 from lit_kgns.backbones.checkpoints import PRETRAINED, read_state_dict
@@ -26,7 +27,7 @@ from lit_kgns.backbones.text import (
     save_text_embeddings,
 )
 from lit_kgns.data.batches import TrainingBatchPlan, TrainingTriples
-from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.samplers import KMASSampler, StrictUniformSampler
 
@@ -37,13 +38,6 @@ needs_offline_encoder = pytest.mark.skipif(
 
 # persons 0-7 -> cities 8-15 -> countries 16-23
 LABELS = ["born in", "lives in", "located in", "near"]
-
-
-def typed_split(name: str = "typed") -> LinkPredictionSplit:
-    rows = [(p, 0, 8 + p) for p in range(8)] + [(p, 1, 8 + (p + 3) % 8) for p in range(8)]
-    rows += [(8 + c, 2, 16 + c) for c in range(8)] + [(8 + c, 3, 16 + (c + 1) % 8) for c in range(8)]
-    triples = torch.tensor(rows)
-    return LinkPredictionSplit(name, KGGraph.from_triples(triples, 24, 4, name=name), triples, triples)
 
 
 def text_file(tmp_path: Path, dim: int, texts: list[str] = LABELS) -> Path:

@@ -64,9 +64,7 @@ def test_candidate_scores_equal_the_matching_columns_of_all_scores():
     candidates = torch.tensor([[3, 4, 7], [0, 11, 2]])
     all_scores = model(graph, anchors, relations, head_queries)
     assert all_scores.shape == (2, 12)
-    assert torch.allclose(
-        model(graph, anchors, relations, head_queries, candidates), all_scores.gather(1, candidates)
-    )
+    assert torch.allclose(model(graph, anchors, relations, head_queries, candidates), all_scores.gather(1, candidates))
 
 
 def test_head_query_is_the_tail_query_of_the_inverse_relation():

@@ -15,6 +15,7 @@ import argparse
 import csv
 import statistics
 import sys
+import time
 from pathlib import Path
 
 from lit_kgns.cli import cli_main
@@ -29,7 +30,7 @@ ARMS = {
     ],
     "kmas": ["-c", str(REPO / "configs/kmas/ultra_3g_finetune_grail.yaml")],
 }
-FIELDS = ["dataset", "sampler", "seed", "steps", "test_mrr", "test_hits@10"]
+FIELDS = ["dataset", "sampler", "seed", "steps", "test_mrr", "test_hits@10", "seconds"]
 
 
 def run(dataset: str, arm: str, seed: int, steps: int, data_root: str, out_dir: Path) -> dict[str, float]:
@@ -74,9 +75,7 @@ def table(rows: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["grail_fb237_v1", "grail_wn18rr_v1"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=100, help="training batches (equal for both arms)")
@@ -87,13 +86,17 @@ def main() -> None:
     results = args.out / "results.csv"
     done = list(csv.DictReader(results.open())) if results.exists() else []
     finished = {(row["dataset"], row["sampler"], int(row["seed"]), int(row["steps"])) for row in done}
-    for dataset in args.datasets:
-        for seed in args.seeds:
+    # Seeds outermost: an interrupted sweep still covers every dataset.
+    for seed in args.seeds:
+        for dataset in args.datasets:
             for arm in ARMS:
                 if (dataset, arm, seed, args.steps) in finished:
                     continue
+                start = time.perf_counter()
                 metrics = run(dataset, arm, seed, args.steps, args.data_root, args.out)
+                seconds = round(time.perf_counter() - start, 1)
                 row = {"dataset": dataset, "sampler": arm, "seed": seed, "steps": args.steps, **metrics}
+                row["seconds"] = seconds
                 new_file = not results.exists()
                 with results.open("a", newline="") as handle:
                     writer = csv.DictWriter(handle, fieldnames=FIELDS)

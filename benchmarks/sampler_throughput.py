@@ -1,15 +1,20 @@
 """Negatives per second of each lit_kgns sampler against PyKEEN's samplers, in the same run, on CPU.
 
-    PYTHONPATH=. python benchmarks/sampler_throughput.py --dataset fb15k-237 --batch-size 1024 --negatives 256
+    python benchmarks/sampler_throughput.py --dataset fb15k-237 --batch-size 1024 --negatives 256
 
-Ratios are lit_kgns / PyKEEN ``BasicNegativeSampler`` (unfiltered), and for filtered samplers also against
-``BasicNegativeSampler`` with its Bloom filterer. Dynamic samplers use a random TransE (dim 200) as source.
+Every sampler corrupts the same batches of training triples. Ratios are taken against PyKEEN's
+``PseudoTypedNegativeSampler`` (the unfiltered pool sampler Corrupt is compared with) and against PyKEEN's
+``BasicNegativeSampler`` with its approximate Bloom filterer (what exact filtering is compared with). Pool
+samplers are timed unfiltered (the extension's samplers do not filter; like for like) and filtered.
+Dynamic samplers use a random TransE (dim 200) as frozen auxiliary model; the time they spend building
+their tables (neighbours, near-miss pools) is printed apart, since it is paid once per refresh.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -22,14 +27,18 @@ from lit_kgns.samplers import (
     BernoulliSampler,
     CorruptSampler,
     NearestNeighborSampler,
+    NegativeSampler,
     RelationalSampler,
     StrictUniformSampler,
     UniformSampler,
 )
 
+#: The PyKEEN extension's per-triple Python samplers, measured on this 2-core machine (negatives/s).
+EXTENSION_RATES = {"relational": 3.7e6, "nearest neighbor": 2.6e6, "adversarial": 1.6e6}
 
-def rate(step, batches: list[torch.Tensor], negatives: int) -> float:
-    step(batches[0])  # warm-up (builds cached pools)
+
+def rate(step: Callable[[torch.Tensor], object], batches: list[torch.Tensor], negatives: int) -> float:
+    step(batches[0])  # warm-up
     start = time.perf_counter()
     for batch in batches[1:]:
         step(batch)
@@ -37,11 +46,11 @@ def rate(step, batches: list[torch.Tensor], negatives: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fb15k-237")
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--negatives", type=int, default=256)
-    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--batches", type=int, default=10, help="timed batches (after one warm-up batch)")
     parser.add_argument(
         "--root",
         default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
@@ -56,29 +65,39 @@ def main() -> None:
     pykeen = {
         "pykeen basic": BasicNegativeSampler(mapped_triples=triples, num_entities=n, num_negs_per_pos=k),
         "pykeen pseudotyped": PseudoTypedNegativeSampler(mapped_triples=triples, num_negs_per_pos=k),
-        "pykeen basic+bloom": BasicNegativeSampler(
+        "pykeen basic + bloom filter": BasicNegativeSampler(
             mapped_triples=triples, num_entities=n, num_negs_per_pos=k, filtered=True, filterer="bloom"
         ),
     }
-    results = {name: rate(lambda b, s=s: s.sample(b), batches, k) for name, s in pykeen.items()}
+    results = {name: rate(sampler.sample, batches, k) for name, sampler in pykeen.items()}
     model = TransE(n, split.graph.num_direct_relations, 200)
-    ours = {
+    ours: dict[str, NegativeSampler] = {
         "uniform": UniformSampler(k),
         "bernoulli": BernoulliSampler(k),
-        "strict uniform": StrictUniformSampler(k),
-        "corrupt (filtered)": CorruptSampler(k),
-        "relational (filtered)": RelationalSampler(k),
-        "nearest neighbor (filtered)": NearestNeighborSampler(model=model, num_negatives=k),
-        "adversarial (filtered)": AdversarialSampler(model=model, num_negatives=k),
+        "strict uniform (exact filter)": StrictUniformSampler(k),
     }
-    for name, sampler in ours.items():
-        sampler.attach([split])
-        results[name] = rate(lambda b, s=sampler: s.sample(b), batches, k)
-    basic, bloom = results["pykeen basic"], results["pykeen basic+bloom"]
+    for name, make in (
+        ("corrupt", lambda f: CorruptSampler(k, filtered=f)),
+        ("relational", lambda f: RelationalSampler(k, filtered=f)),
+        ("nearest neighbor", lambda f: NearestNeighborSampler(model=model, num_negatives=k, filtered=f)),
+        ("adversarial", lambda f: AdversarialSampler(model=model, num_negatives=k, filtered=f)),
+    ):
+        ours[name] = make(False)
+        ours[f"{name} (filtered)"] = make(True)
     print(f"{args.dataset}: batch {args.batch_size}, K {k}, {torch.get_num_threads()} threads")
-    print(f"{'sampler':<30}{'negatives/s':>14}{'/ basic':>10}{'/ basic+bloom':>15}")
+    for name, sampler in ours.items():
+        start = time.perf_counter()
+        sampler.attach([split])
+        if hasattr(sampler, "refresh"):
+            sampler.refresh()
+            print(f"  {name}: tables built in {time.perf_counter() - start:.1f} s (once per refresh)")
+        results[name] = rate(sampler.sample, batches, k)
+    typed, bloom = results["pykeen pseudotyped"], results["pykeen basic + bloom filter"]
+    print(f"{'sampler':<34}{'negatives/s':>14}{'/ pseudotyped':>15}{'/ bloom':>10}{'/ extension':>13}")
     for name, value in results.items():
-        print(f"{name:<30}{value:>14,.0f}{value / basic:>10.2f}{value / bloom:>15.2f}")
+        extension = EXTENSION_RATES.get(name)
+        versus = f"{value / extension:>13.1f}" if extension else f"{'':>13}"
+        print(f"{name:<34}{value:>14,.0f}{value / typed:>15.2f}{value / bloom:>10.2f}{versus}")
 
 
 if __name__ == "__main__":

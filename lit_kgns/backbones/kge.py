@@ -62,9 +62,7 @@ class KGEBackbone(KGBackbone):
         raise NotImplementedError
 
     def relation_table(self) -> Tensor:
-        return flatten(
-            self.relation(torch.arange(self.num_relations, device=self.entity_embeddings.weight.device))
-        )
+        return flatten(self.relation(torch.arange(self.num_relations, device=self.entity_embeddings.weight.device)))
 
     def entity_table(self) -> Tensor:
         """``(num_entities, d)`` real entity vectors (complex ones as ``[re, im]`` pairs), e.g. for k-NN."""
@@ -84,12 +82,9 @@ class KGEBackbone(KGBackbone):
         removed_edges: Tensor | None = None,
     ) -> Tensor:
         """``(B, C)`` scores of candidates (``(B, num_entities)`` when ``candidates`` is None)."""
-        batch = len(anchors)
         if candidates is None:
-            candidates = torch.arange(self.num_entities, device=anchors.device).expand(batch, -1)
-        scores = torch.empty(
-            candidates.shape, device=anchors.device, dtype=self.entity_embeddings.weight.dtype
-        )
+            return self.score_all_entities(anchors, relations, head_queries)
+        scores = torch.empty(candidates.shape, device=anchors.device, dtype=self.entity_embeddings.weight.dtype)
         for head_side in (False, True):  # two directions, each one batched call
             rows = (head_queries == head_side).nonzero().squeeze(1)
             if len(rows) == 0:
@@ -103,11 +98,25 @@ class KGEBackbone(KGBackbone):
                 scores[rows] = self.interaction(anchor, relation, candidate)
         return scores
 
-    def relation_representations(
-        self, graph: KGGraph | None = None, query_relations: Tensor | None = None
-    ) -> Tensor:
+    def score_all_entities(self, anchors: Tensor, relations: Tensor, head_queries: Tensor) -> Tensor:
+        """``(B, num_entities)`` scores of every entity. PyKEEN's interactions materialise a
+        ``(queries, entities, d)`` tensor, so queries go in chunks that keep it near :data:`SCORE_ALL_ELEMENTS`."""
+        everyone = torch.arange(self.num_entities, device=anchors.device).unsqueeze(0)
+        width = self.entity_embeddings.weight.shape[1]
+        chunk = max(1, SCORE_ALL_ELEMENTS // (self.num_entities * width))
+        parts = [
+            self(None, anchors[part], relations[part], head_queries[part], everyone.expand(len(anchors[part]), -1))
+            for part in torch.arange(len(anchors), device=anchors.device).split(chunk)
+        ]
+        return torch.cat(parts) if parts else everyone.new_zeros(0, self.num_entities).float()
+
+    def relation_representations(self, graph: KGGraph | None = None, query_relations: Tensor | None = None) -> Tensor:
         """``(2R, d)``: direct relations, then their inverses (see the module docstring)."""
         return torch.cat([self.relation_table(), self.inverse_relation_table()])
+
+
+#: Elements of the ``(queries, entities, d)`` tensor scored at once by :meth:`KGEBackbone.score_all_entities`.
+SCORE_ALL_ELEMENTS = 1 << 24
 
 
 def unsqueeze(x: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
@@ -135,9 +144,18 @@ class TransE(KGEBackbone):
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.TransEInteraction(p=p)
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
+        self.p = p
 
     def entity(self, ids: Tensor) -> Tensor:
         return F.normalize(self.entity_embeddings(ids), dim=-1)
+
+    def score_all_entities(self, anchors: Tensor, relations: Tensor, head_queries: Tensor) -> Tensor:
+        """``-||target - e||_p`` for every entity ``e`` by ``cdist``, with ``target = h + r`` for a tail
+        query and ``t - r`` for a head query (``-||h' + r - t|| = -||h' - (t - r)||``): no ``(B, N, d)``
+        tensor."""
+        sign = 1.0 - 2.0 * head_queries.to(self.relation_embeddings.weight.dtype).unsqueeze(1)
+        target = self.entity(anchors) + sign * self.relation(relations)
+        return -torch.cdist(target, F.normalize(self.entity_embeddings.weight, dim=-1), p=self.p)
 
     def relation(self, ids: Tensor) -> Tensor:
         return self.relation_embeddings(ids)
@@ -224,9 +242,7 @@ class ComplEx(KGEBackbone):
         return torch.view_as_complex(x.view(*x.shape[:-1], -1, 2))
 
     def inverse_relation_table(self) -> Tensor:
-        return flatten(
-            torch.conj(self.relation(torch.arange(self.num_relations, device=self.entity_table().device)))
-        )
+        return flatten(torch.conj(self.relation(torch.arange(self.num_relations, device=self.entity_table().device))))
 
 
 class RESCAL(KGEBackbone):

@@ -30,10 +30,10 @@ from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
-from lit_kgns.data.triple_index import TripleIndex
-from lit_kgns.samplers.base import NegativeSampler, TrainingGraph
+from lit_kgns.data.triple_index import QueryAnswers, TripleIndex
+from lit_kgns.samplers.base import NegativeSampler
 from lit_kgns.samplers.schedule import HardRatioSchedule
-from lit_kgns.samplers.uniform import sample_from_mask
+from lit_kgns.samplers.uniform import draw_non_answers
 
 SIMILARITIES = ("cosine", "dot")
 REPRESENTATIONS = ("query", "query_diagonal", "mean")
@@ -76,9 +76,7 @@ class SimilarityCache:
     available: Tensor  # (2R,) bool: the row has at least one relation with tails
 
     def to(self, device: torch.device) -> SimilarityCache:
-        return SimilarityCache(
-            self.neighbours.to(device), self.cumulative.to(device), self.available.to(device)
-        )
+        return SimilarityCache(self.neighbours.to(device), self.cumulative.to(device), self.available.to(device))
 
     def state(self) -> dict[str, Tensor]:
         return {
@@ -142,9 +140,7 @@ def similarity_rows(
                 rows.append((query_ids, _pairwise(queries, output, similarity).squeeze(1)))
         elif representation == "query_diagonal":
             local = torch.arange(len(chunk), device=device)
-            diagonal.append(
-                torch.stack([output[local, chunk], output[local, chunk + num_direct]])
-            )  # (2, C, d)
+            diagonal.append(torch.stack([output[local, chunk], output[local, chunk + num_direct]]))  # (2, C, d)
         else:
             mean_sum = output.sum(0) if mean_sum is None else mean_sum + output.sum(0)
     if embeddings is None and representation == "query_diagonal":
@@ -294,9 +290,7 @@ class KMASSampler(NegativeSampler):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be a positive integer or null, got {value}")
         if chunk_size < 1 or diagnostics_batch_size < 1 or max_retries < 0:
-            raise ValueError(
-                "chunk_size and diagnostics_batch_size must be positive, max_retries non-negative"
-            )
+            raise ValueError("chunk_size and diagnostics_batch_size must be positive, max_retries non-negative")
         self.schedule = schedule if schedule is not None else HardRatioSchedule()
         self.similarity = similarity
         self.temperature = temperature
@@ -324,14 +318,12 @@ class KMASSampler(NegativeSampler):
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         context = self.graphs[graph_id]
         anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
-        candidates = ~context.known.answer_mask(anchors, query_relations)
-        candidates[torch.arange(len(answers), device=answers.device), answers] = False
-        entities, mask = sample_from_mask(candidates, self.num_negatives, self.generator)
-        mask = mask.clone()  # an expanded view: made writable
+        known = context.known.batch(anchors, query_relations, also=answers)
+        entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
         num_hard = round(self.hard_ratio * self.num_negatives)
         hard_mask = torch.zeros_like(mask)
         if num_hard > 0 and graph_id < len(self.caches):
-            hard, valid = self.draw_filtered(context, graph_id, anchors, query_relations, answers, num_hard)
+            hard, valid = self.draw_filtered(known, graph_id, query_relations, num_hard)
             entities[:, :num_hard] = torch.where(valid, hard, entities[:, :num_hard])
             mask[:, :num_hard] |= valid
             hard_mask[:, :num_hard] = valid
@@ -340,21 +332,14 @@ class KMASSampler(NegativeSampler):
         return entities, mask
 
     def draw_filtered(
-        self,
-        context: TrainingGraph,
-        graph_id: int,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        num_hard: int,
+        self, known: QueryAnswers, graph_id: int, query_relations: Tensor, num_hard: int
     ) -> tuple[Tensor, Tensor]:
-        """Hard candidates ``(B, num_hard)`` and whether each is a valid (non-true) negative."""
+        """Hard candidates ``(B, num_hard)`` and whether each is a valid negative (not a known answer)."""
         cache, tails = self.caches[graph_id], self.tails[graph_id]
         entities = valid = None
         for _ in range(self.max_retries + 1):
             drawn, ok = draw_hard(cache, tails, query_relations, num_hard, self.generator)
-            ok = ok & (drawn != answers.unsqueeze(1))
-            ok = ok & ~context.known.contains(anchors.unsqueeze(1), query_relations.unsqueeze(1), drawn)
+            ok = ok & ~known.contains(drawn)
             if entities is None or valid is None:
                 entities, valid = drawn, ok
             else:
@@ -381,9 +366,7 @@ class KMASSampler(NegativeSampler):
         try:
             caches = []
             for context, tails in zip(self.graphs, self.tails, strict=True):
-                rows = similarity_rows(
-                    backbone, context.graph, self.representation, self.similarity, self.chunk_size
-                )
+                rows = similarity_rows(backbone, context.graph, self.representation, self.similarity, self.chunk_size)
                 caches.append(
                     build_similarity_cache(
                         rows, tails.counts, self.temperature, self.top_k, self.include_self, self.weighting
@@ -405,9 +388,7 @@ class KMASSampler(NegativeSampler):
         moved = bool(self.graphs) and self.graphs[0].graph.device != pl_module.device
         super().on_fit_start(trainer, pl_module)
         if moved:
-            self.tails = [
-                context.graph.cached("kmas_relation_tails", relation_tails) for context in self.graphs
-            ]
+            self.tails = [context.graph.cached("kmas_relation_tails", relation_tails) for context in self.graphs]
         if len(self.caches) == len(self.graphs):  # restored from a checkpoint
             self.caches = [cache.to(pl_module.device) for cache in self.caches]
         elif self.last_refresh_step is None:  # a fresh run
@@ -502,9 +483,7 @@ class KMASSampler(NegativeSampler):
                 ]
                 if shared:
                     device = self.graphs[graph_id].graph.device
-                    index = TripleIndex(torch.cat(shared), graph.num_nodes, graph.num_direct_relations).to(
-                        device
-                    )
+                    index = TripleIndex(torch.cat(shared), graph.num_nodes, graph.num_direct_relations).to(device)
             self._evaluation_targets[graph_id] = index
         return self._evaluation_targets[graph_id]
 

@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler
 
@@ -29,9 +30,7 @@ def load_backbone(checkpoint: str, model: nn.Module | None = None) -> nn.Module:
 
         return KGLinkPrediction.load_from_checkpoint(checkpoint, map_location="cpu").backbone
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
-    model.load_state_dict(
-        {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
-    )
+    model.load_state_dict({k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")})
     return model
 
 
@@ -93,9 +92,7 @@ class DynamicPoolSampler(PoolSampler):
 
     def require_source(self) -> nn.Module:
         if self.source is None:
-            raise RuntimeError(
-                f"{type(self).__name__} has no source model: pass model/checkpoint or call set_model"
-            )
+            raise RuntimeError(f"{type(self).__name__} has no source model: pass model/checkpoint or call set_model")
         return self.source
 
     # ----------------------------------------------------------------- Lightning hooks
@@ -111,12 +108,7 @@ class DynamicPoolSampler(PoolSampler):
     ) -> None:
         super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
         step = trainer.global_step
-        if (
-            not self.auxiliary
-            and self.refresh_every_n_steps
-            and step
-            and step % self.refresh_every_n_steps == 0
-        ):
+        if not self.auxiliary and self.refresh_every_n_steps and step and step % self.refresh_every_n_steps == 0:
             self.set_model(pl_module.backbone)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -127,11 +119,12 @@ class DynamicPoolSampler(PoolSampler):
 
 
 def compress(entities: Tensor, valid: Tensor) -> PoolRanges:
-    """Per-row pools from a ``(B, k)`` table: valid entries moved first (stable), ``count`` = valid ones."""
-    order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices
-    table = entities.gather(1, order)
-    width = table.shape[1]
-    start = torch.arange(len(table), device=table.device) * width
+    """Per-row pools from a ``(B, k)`` table: valid entries moved first (order kept), ``count`` = valid ones."""
+    batch, width = entities.shape
+    # Each valid entry goes to its rank among the row's valid entries; invalid ones to a spare last column.
+    column = torch.where(valid, valid.cumsum(dim=1) - 1, width)
+    table = entities.new_zeros(batch, width + 1).scatter_(1, column, entities)[:, :width]
+    start = torch.arange(batch, device=table.device) * width
     return PoolRanges(table.reshape(-1), start, valid.sum(dim=1))
 
 
@@ -161,20 +154,21 @@ class NearestNeighborSampler(DynamicPoolSampler):
     def refresh(self) -> None:
         source = self.require_source()
         if not hasattr(source, "entity_table"):
-            raise TypeError(
-                f"{type(source).__name__} has no entity_table(): NearestNeighbor needs a KGE backbone"
-            )
+            raise TypeError(f"{type(source).__name__} has no entity_table(): NearestNeighbor needs a KGE backbone")
         with torch.no_grad():
             vectors = source.entity_table().detach().float()
         self.neighbours = nearest_neighbours(vectors, self.num_query_results)
 
     def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
+        self,
+        anchors: Tensor,
+        query_relations: Tensor,
+        answers: Tensor,
+        graph_id: int,
+        known: QueryAnswers | None = None,
     ) -> PoolRanges:
         if getattr(self, "neighbours", None) is None:
             self.refresh()
-        neighbours = self.neighbours.to(answers.device)[answers]  # (B, k)
-        known = self.graphs[graph_id].known.contains(
-            anchors.unsqueeze(1), query_relations.unsqueeze(1), neighbours
-        )
-        return compress(neighbours, ~known)
+        neighbours = self.neighbours.to(answers.device).index_select(0, answers)  # (B, k)
+        known = known or self.graphs[graph_id].known.batch(anchors, query_relations)
+        return compress(neighbours, ~known.contains(neighbours))

@@ -21,8 +21,21 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.base import NegativeSampler
 from lit_kgns.samplers.fallback import FALLBACKS, PoolRanges, fill
+
+
+@dataclass(eq=False)
+class LastDraw:
+    """What the counters of the last batch are computed from."""
+
+    known: QueryAnswers
+    entities: Tensor
+    valid: Tensor
+    from_fallback: Tensor
+    available: Tensor
+    true: Tensor | None  # known answers among ``entities``, when filtering computed it
 
 
 @dataclass(eq=False)
@@ -104,38 +117,54 @@ class PoolSampler(NegativeSampler):
         self.fallback = fallback
         self.filtered = filtered
         self.log_every_n_steps = log_every_n_steps
-        self.counters: dict[str, float] = {}
-        self._last: tuple[Tensor, Any, int] | None = None
+        self._last_draw: LastDraw | None = None
 
     @abstractmethod
     def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
+        self,
+        anchors: Tensor,
+        query_relations: Tensor,
+        answers: Tensor,
+        graph_id: int,
+        known: QueryAnswers | None = None,
     ) -> PoolRanges:
-        """The pool of each query ``(anchor, query relation)`` whose true answer is ``answers``."""
+        """The pool of each query ``(anchor, query relation)`` whose true answer is ``answers``.
+
+        ``known`` holds the true answers of these queries when the caller already has them (pools that
+        exclude them, like NearestNeighbor's, reuse it)."""
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         context = self.graphs[graph_id]
         anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
-        ranges = self.pool_ranges(anchors, query_relations, answers, graph_id)
-        widen = (
-            graph_corrupt_pools(context.graph).ranges(query_relations) if self.fallback == "widen" else None
-        )
+        # True answers of this batch's queries (the positive included), gathered once and only if used.
+        known = context.known.batch(anchors, query_relations, also=answers)
+        ranges = self.pool_ranges(anchors, query_relations, answers, graph_id, known)
+        widen = graph_corrupt_pools(context.graph).ranges(query_relations) if self.fallback == "widen" else None
         entities, valid, from_fallback = fill(
             ranges, self.num_negatives, self.fallback, context.graph.num_nodes, self.generator, widen
         )
-        known = context.known.contains(anchors.unsqueeze(1), query_relations.unsqueeze(1), entities)
-        known = known | (entities == answers.unsqueeze(1))
+        true = None
         if self.filtered:
-            valid = valid & ~known
-        available = ranges.available
-        self.counters = {
-            "fallback_fraction": float(from_fallback.float().mean()),
-            "empty_pool_fraction": float((available <= 0).float().mean()),
-            "small_pool_fraction": float((available < self.num_negatives).float().mean()),
-            "false_negative_rate": float(known.float().mean()),
-            "masked_fraction": float((~valid).float().mean()),
-        }
+            true = known.contains(entities)
+            valid = valid & ~true
+        self._last_draw = LastDraw(known, entities, valid, from_fallback, ranges.available, true)
         return entities, valid
+
+    @property
+    def counters(self) -> dict[str, float]:
+        """Fallback use, empty and small pools, false-negative rate and masked slots of the last batch
+        (computed when read, e.g. at logging steps, not on every batch)."""
+        last = self._last_draw
+        if last is None:
+            return {}
+        true = last.true if last.true is not None else last.known.contains(last.entities)
+        return {
+            "fallback_fraction": float(last.from_fallback.float().mean()),
+            "empty_pool_fraction": float((last.available <= 0).float().mean()),
+            "small_pool_fraction": float((last.available < self.num_negatives).float().mean()),
+            "false_negative_rate": float(true.float().mean()),
+            "masked_fraction": float((~last.valid).float().mean()),
+        }
 
     def pool_counts(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> Tensor:
         """``(B, num_nodes)`` multiplicity of each entity in each query's pool (for statistics)."""

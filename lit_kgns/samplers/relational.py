@@ -6,6 +6,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, SortedPools
 
@@ -28,7 +29,12 @@ class RelationalSampler(PoolSampler):
     """
 
     def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
+        self,
+        anchors: Tensor,
+        query_relations: Tensor,
+        answers: Tensor,
+        graph_id: int,
+        known: QueryAnswers | None = None,
     ) -> PoolRanges:
         graph = self.graphs[graph_id].graph
         pools: SortedPools = graph.cached("samplers/relational_pools", relational_pools)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, SortedPools
 
@@ -89,24 +90,16 @@ class TypedSampler(PoolSampler):
         self.num_types = 0
         self._pools: dict[tuple[int, str], tuple[SortedPools, Tensor]] = {}
 
-    def set_types(
-        self, entity_types: Tensor, domain_range: Tensor | None = None, num_types: int | None = None
-    ) -> None:
+    def set_types(self, entity_types: Tensor, domain_range: Tensor | None = None, num_types: int | None = None) -> None:
         """Use ``(P, 2)`` ``(entity, type)`` id pairs and optional ``(R, 2)`` ``(domain, range)`` type ids."""
         self.entity_types = entity_types.long().cpu()
         self.domain_range = None if domain_range is None else domain_range.long().cpu()
         self.num_types = (
-            num_types
-            if num_types is not None
-            else int(entity_types[:, 1].max()) + 1
-            if len(entity_types)
-            else 0
+            num_types if num_types is not None else int(entity_types[:, 1].max()) + 1 if len(entity_types) else 0
         )
         self._pools.clear()
 
-    def load_metadata(
-        self, entity_labels: list[str] | None = None, relation_labels: list[str] | None = None
-    ) -> None:
+    def load_metadata(self, entity_labels: list[str] | None = None, relation_labels: list[str] | None = None) -> None:
         """Parse ``types_file`` / ``domain_range_file`` with the dataset's labels."""
         if self.types_file is None:
             raise ValueError("TypedSampler needs types_file (TSV entity<TAB>type) or set_types(...)")
@@ -167,7 +160,12 @@ class TypedSampler(PoolSampler):
         return self._pools[key]
 
     def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
+        self,
+        anchors: Tensor,
+        query_relations: Tensor,
+        answers: Tensor,
+        graph_id: int,
+        known: QueryAnswers | None = None,
     ) -> PoolRanges:
         pools, classes = self.typed_pools(graph_id)
         return pools.ranges(classes[query_relations])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.base import NegativeSampler
 
+#: Rejection rounds before the rows still holding true answers are drawn exactly from their complement.
+REJECTION_ROUNDS = 3
 
-def sample_from_mask(
-    candidates: Tensor, num_samples: int, generator: torch.Generator
-) -> tuple[Tensor, Tensor]:
+
+def sample_from_mask(candidates: Tensor, num_samples: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """Draw ``num_samples`` entities per row uniformly (with replacement) among the True entries.
 
     Returns ``(entities, valid)``; a row without any candidate yields invalid slots (entity 0).
@@ -25,6 +27,35 @@ def sample_from_mask(
     if len(positions) == 0:
         return torch.zeros_like(index), valid
     return positions[index.clamp(max=len(positions) - 1)], valid
+
+
+def draw_non_answers(
+    answers: QueryAnswers, num_samples: int, generator: torch.Generator, rounds: int = REJECTION_ROUNDS
+) -> tuple[Tensor, Tensor]:
+    """``(entities, valid)`` ``(B, num_samples)``: uniform over the entities that are not answers of each query.
+
+    Rejection sampling: draw uniformly, redraw the slots that hit an answer; a typical query has few answers,
+    so after ``rounds`` rounds only rows whose answers cover most entities are left, and those rows are drawn
+    exactly from their complement (:func:`sample_from_mask`). No ``(B, num_nodes)`` index list is built.
+    """
+    shape = (answers.num_queries, num_samples)
+    device = answers.anchors.device
+    entities = torch.randint(answers.num_nodes, shape, generator=generator, device=device)
+    rejected = answers.contains(entities)
+    for _ in range(rounds):
+        rows, columns = rejected.nonzero(as_tuple=True)
+        if len(rows) == 0:
+            return entities, torch.ones(shape, dtype=torch.bool, device=device)
+        redrawn = torch.randint(answers.num_nodes, rows.shape, generator=generator, device=device)
+        entities[rows, columns] = redrawn
+        rejected[rows, columns] = answers.contains_pairs(rows, redrawn)
+    valid = torch.ones(shape, dtype=torch.bool, device=device)
+    rows = rejected.any(dim=1).nonzero().squeeze(1)
+    if len(rows):
+        exact, exact_valid = sample_from_mask(~answers.rows_mask(rows), num_samples, generator)
+        entities[rows] = torch.where(rejected[rows], exact, entities[rows])
+        valid[rows] = ~rejected[rows] | exact_valid
+    return entities, valid
 
 
 class UniformSampler(NegativeSampler):
@@ -45,12 +76,12 @@ class StrictUniformSampler(NegativeSampler):
     """Uniform over the entities that do not form a known training triple with the query (ULTRA's default).
 
     For a tail corruption of ``(h, r, t)`` every ``t'`` with ``(h, r, t')`` in the training graph is
-    excluded, the positive included; head corruptions likewise. Filtering is exact (sorted index, no sets).
+    excluded, the positive included; head corruptions likewise. Filtering is exact (a sorted index and
+    rejection sampling, see :func:`draw_non_answers`; no sets).
     """
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         context = self.graphs[graph_id]
         anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
-        candidates = ~context.known.answer_mask(anchors, query_relations)
-        candidates[torch.arange(len(answers), device=answers.device), answers] = False
-        return sample_from_mask(candidates, self.num_negatives, self.generator)
+        known = context.known.batch(anchors, query_relations, also=answers)
+        return draw_non_answers(known, self.num_negatives, self.generator)

@@ -98,3 +98,16 @@ def test_training_reduces_loss_on_nations(name: str, loss: str) -> None:
         optimizer.step()
         history.append(float(value))
     assert sum(history[-5:]) / 5 < 0.9 * sum(history[:5]) / 5
+
+
+@pytest.mark.parametrize("name", ["transh", "complex"])
+def test_scores_of_all_entities_in_chunks(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = build(name)
+    anchors, relations = torch.arange(7), torch.tensor([0, 1, 2, 3, 4, 0, 1])
+    heads = torch.arange(7) % 2 == 0
+    whole = model(None, anchors, relations, heads)
+    # One query per chunk: the chunked path must give the same scores.
+    monkeypatch.setattr("lit_kgns.backbones.kge.SCORE_ALL_ELEMENTS", 1)
+    torch.testing.assert_close(model(None, anchors, relations, heads), whole)
+    explicit = model(None, anchors, relations, heads, torch.arange(N).expand(7, -1))
+    torch.testing.assert_close(whole, explicit)

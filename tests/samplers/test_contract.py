@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import cache
 
@@ -42,7 +43,7 @@ def typed_sampler(**kwargs: object) -> TypedSampler:
     return sampler
 
 
-def with_model(cls: type, model: Callable[[], torch.nn.Module]) -> Callable[..., NegativeSampler]:
+def with_model(cls: Callable[..., NegativeSampler], model: Callable[[], torch.nn.Module]) -> Callable[..., NegativeSampler]:
     def build(**kwargs: object) -> NegativeSampler:
         torch.manual_seed(0)
         return cls(model=model(), num_query_results=8, **kwargs)
@@ -148,3 +149,9 @@ class TestNearestNeighbor(SamplerContract):
 
 class TestAdversarial(SamplerContract):
     sampler_factory = staticmethod(with_model(AdversarialSampler, lambda: DistMult(14, 55, 16)))
+
+
+class TestAdversarialPerBatch(SamplerContract):
+    sampler_factory = staticmethod(
+        with_model(functools.partial(AdversarialSampler, precompute=False), lambda: DistMult(14, 55, 16))
+    )

@@ -52,28 +52,38 @@ class TripleIndex:
     def answer_mask(self, anchors: Tensor, relations: Tensor) -> Tensor:
         """``(B, num_nodes)`` boolean mask, True where the entity is a known answer of the query."""
         start, end = self.answer_ranges(anchors, relations)
-        counts = end - start
-        rows = torch.repeat_interleave(torch.arange(len(anchors), device=anchors.device), counts)
-        offsets = torch.arange(int(counts.sum()), device=anchors.device) - torch.repeat_interleave(
-            counts.cumsum(0) - counts, counts
-        )
+        rows, positions = expand_ranges(start, end - start)
         mask = torch.zeros(len(anchors), self.num_nodes, dtype=torch.bool, device=anchors.device)
-        mask[rows, self.answers[torch.repeat_interleave(start, counts) + offsets]] = True
+        mask[rows, self.answers.index_select(0, positions)] = True
         return mask
 
     def batch(self, anchors: Tensor, relations: Tensor, also: Tensor | None = None) -> QueryAnswers:
         """The true answers of ``B`` queries as one object (plus ``also`` ``(B,)``, e.g. the positives)."""
         return QueryAnswers(self, anchors, relations, also)
 
+    def locate(self, anchors: Tensor, relations: Tensor, answers: Tensor) -> tuple[Tensor, Tensor]:
+        """``(position, found)``: where each ``(query, answer)`` pair is (or would be) in ``combined_keys``,
+        and whether it is a true triple. Arguments broadcast (e.g. ``(B, 1)`` against ``(B, K)``)."""
+        keys = (anchors.long() * self.num_relations + relations.long()) * self.num_nodes + answers.long()
+        if len(self.combined_keys) == 0:
+            return torch.zeros_like(keys), torch.zeros_like(keys, dtype=torch.bool)
+        position = torch.searchsorted(self.combined_keys, keys.reshape(-1)).clamp(max=len(self.combined_keys) - 1)
+        found = self.combined_keys[position] == keys.reshape(-1)
+        return position.view(keys.shape), found.view(keys.shape)
+
     def contains(self, anchors: Tensor, relations: Tensor, answers: Tensor) -> Tensor:
         """Boolean tensor (shape of ``answers``), True where ``answers`` is a true answer of the query.
 
         ``anchors`` and ``relations`` broadcast against ``answers`` (e.g. ``(B, 1)`` against ``(B, K)``).
         """
-        keys = (anchors.long() * self.num_relations + relations.long()) * self.num_nodes + answers.long()
-        position = torch.searchsorted(self.combined_keys, keys.reshape(-1)).clamp(max=len(self.combined_keys) - 1)
-        found = self.combined_keys[position] == keys.reshape(-1)
-        return found.view(keys.shape) if len(self.combined_keys) else torch.zeros_like(keys, dtype=torch.bool)
+        return self.locate(anchors, relations, answers)[1]
+
+
+def expand_ranges(start: Tensor, count: Tensor) -> tuple[Tensor, Tensor]:
+    """``(rows, positions)``: every position of the ranges ``[start[i], start[i] + count[i])``, with its row ``i``."""
+    rows = torch.repeat_interleave(torch.arange(len(start), device=start.device), count)
+    first = (start - (count.cumsum(0) - count)).index_select(0, rows)
+    return rows, torch.arange(len(rows), device=start.device) + first
 
 
 class QueryAnswers:
@@ -94,11 +104,9 @@ class QueryAnswers:
     def pairs(self) -> tuple[Tensor, Tensor]:
         """``(rows, entities)``: every answer of every query, flat (gathered on first use)."""
         start, end = self.index.answer_ranges(self.anchors, self.relations)
-        counts = end - start
+        rows, positions = expand_ranges(start, end - start)
+        entities = self.index.answers.index_select(0, positions)
         device = self.anchors.device
-        rows = torch.repeat_interleave(torch.arange(self.num_queries, device=device), counts)
-        offsets = torch.arange(len(rows), device=device) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
-        entities = self.index.answers.index_select(0, torch.repeat_interleave(start, counts) + offsets)
         if self.also is not None:
             rows = torch.cat([rows, torch.arange(self.num_queries, device=device)])
             entities = torch.cat([entities, self.also.long()])

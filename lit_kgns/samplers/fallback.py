@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from lit_kgns.data.triple_index import expand_ranges
+
 FALLBACKS = ("integrate", "mask", "widen", "repeat")
 
 
@@ -54,10 +56,7 @@ class PoolRanges:
     def members(self) -> tuple[Tensor, Tensor]:
         """Flat ``(rows, entities)`` of every eligible pool entry (multiset), for statistics."""
         available = self.available.clamp(min=0)
-        rows = torch.repeat_interleave(torch.arange(len(available), device=available.device), available)
-        offsets = torch.arange(int(available.sum()), device=available.device) - torch.repeat_interleave(
-            available.cumsum(0) - available, available
-        )
+        rows, offsets = expand_ranges(torch.zeros_like(available), available)
         if len(rows) == 0:
             return rows, rows
         return rows, self.gather_flat(rows, offsets)

@@ -18,7 +18,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from lit_kgns.data.triple_index import QueryAnswers
+from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.data.triple_index import QueryAnswers, TripleIndex, expand_ranges
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler
 
@@ -151,6 +152,11 @@ class NearestNeighborSampler(DynamicPoolSampler):
 
     pool_depends_on_answer = True
 
+    def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
+        super().attach(splits, device)
+        self.neighbours: Tensor | None = None
+        self.excluded: dict[int, Tensor] = {}
+
     def refresh(self) -> None:
         source = self.require_source()
         if not hasattr(source, "entity_table"):
@@ -158,6 +164,14 @@ class NearestNeighborSampler(DynamicPoolSampler):
         with torch.no_grad():
             vectors = source.entity_table().detach().float()
         self.neighbours = nearest_neighbours(vectors, self.num_query_results)
+        self.excluded = {}
+
+    def excluded_slots(self, graph_id: int) -> Tensor:
+        """:func:`true_neighbour_slots` of a graph, computed once per refresh."""
+        if graph_id not in self.excluded:
+            known = self.graphs[graph_id].known
+            self.excluded[graph_id] = true_neighbour_slots(known, self.neighbours.to(known.answers.device))
+        return self.excluded[graph_id]
 
     def pool_ranges(
         self,
@@ -169,6 +183,42 @@ class NearestNeighborSampler(DynamicPoolSampler):
     ) -> PoolRanges:
         if getattr(self, "neighbours", None) is None:
             self.refresh()
+        index = self.graphs[graph_id].known
         neighbours = self.neighbours.to(answers.device).index_select(0, answers)  # (B, k)
-        known = known or self.graphs[graph_id].known.batch(anchors, query_relations)
-        return compress(neighbours, ~known.contains(neighbours))
+        width = neighbours.shape[1]
+        # The slots to drop were found at refresh, per known (query, answer) pair: look the pairs up.
+        pair, found = index.locate(anchors, query_relations, answers)
+        excluded = self.excluded_slots(graph_id)
+        low = torch.searchsorted(excluded, pair * width)
+        count = torch.where(found, torch.searchsorted(excluded, pair * width + width) - low, 0)
+        rows, positions = expand_ranges(low, count)
+        slots = excluded.index_select(0, positions) % width
+        valid = torch.ones_like(neighbours, dtype=torch.bool)
+        valid[rows, slots] = False
+        missing = (~found).nonzero().squeeze(1)
+        if len(missing):  # a positive that is not a known triple: its query's answers are looked up now
+            valid[missing] = ~index.batch(anchors[missing], query_relations[missing]).contains(neighbours[missing])
+        return compress(neighbours, valid)
+
+
+@torch.no_grad()
+def true_neighbour_slots(index: TripleIndex, neighbours: Tensor, chunk_size: int = 2048) -> Tensor:
+    """Sorted ids ``pair * k + slot``: neighbour ``slot`` of the answer of known pair ``pair`` (numbered as
+    ``index.combined_keys``) is itself a true answer of the pair's query, so it leaves that pair's pool.
+
+    Pairs of one query are contiguous in the index, so each chunk of queries builds one answer mask and reads
+    the neighbours of all their answers from it; the work is ``O(pairs * k)`` rather than ``O(pairs * N)``.
+    """
+    width = neighbours.shape[1]
+    query_keys, counts = torch.unique_consecutive(index.query_keys, return_counts=True)
+    first_pair = counts.cumsum(0) - counts
+    found = [index.query_keys.new_zeros(0)]
+    for begin in range(0, len(query_keys), chunk_size):
+        keys, sizes = query_keys[begin : begin + chunk_size], counts[begin : begin + chunk_size]
+        answers = index.batch(keys // index.num_relations, keys % index.num_relations)
+        pairs = torch.arange(int(sizes.sum()), device=keys.device) + first_pair[begin]
+        rows = torch.repeat_interleave(torch.arange(len(keys), device=keys.device), sizes)
+        hit = answers.contains_pairs(rows.unsqueeze(1), neighbours.index_select(0, index.answers[pairs]))
+        pair, slot = hit.nonzero(as_tuple=True)
+        found.append(pairs[pair] * width + slot)
+    return torch.cat(found)

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
-from lit_kgns.data.triple_index import QueryAnswers
+from lit_kgns.data.triple_index import QueryAnswers, expand_ranges
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, SortedPools
 
@@ -50,9 +50,8 @@ def observed_classes(graph: KGGraph, entity_types: Tensor, num_types: int) -> Te
     start = torch.searchsorted(typed_entities, answers)
     end = torch.searchsorted(typed_entities, answers, right=True)
     counts = end - start
-    rows = torch.repeat_interleave(torch.arange(len(pairs)), counts)
-    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
-    joined_types = types[torch.repeat_interleave(start, counts) + offsets]
+    rows, positions = expand_ranges(start, counts)
+    joined_types = types[positions]
     votes = torch.zeros(graph.num_relations, num_types, dtype=torch.long)
     votes.index_put_((pairs[rows, 0], joined_types), torch.ones_like(joined_types), accumulate=True)
     best = votes.argmax(dim=1)  # first maximum: ties go to the smaller type id

@@ -43,7 +43,9 @@ def typed_sampler(**kwargs: object) -> TypedSampler:
     return sampler
 
 
-def with_model(cls: Callable[..., NegativeSampler], model: Callable[[], torch.nn.Module]) -> Callable[..., NegativeSampler]:
+def with_model(
+    cls: Callable[..., NegativeSampler], model: Callable[[], torch.nn.Module]
+) -> Callable[..., NegativeSampler]:
     def build(**kwargs: object) -> NegativeSampler:
         torch.manual_seed(0)
         return cls(model=model(), num_query_results=8, **kwargs)

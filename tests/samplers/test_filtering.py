@@ -114,3 +114,30 @@ def test_precomputed_near_miss_pools_equal_per_batch_ones() -> None:
             right.flat[right.start[row] : right.start[row] + count],
         )
 
+
+
+def test_nearest_neighbour_pools_drop_exactly_the_true_answers() -> None:
+    from lit_kgns.backbones import TransE
+    from lit_kgns.samplers import NearestNeighborSampler
+
+    split = nations()
+    torch.manual_seed(0)
+    model = TransE(split.graph.num_nodes, split.graph.num_direct_relations, 16)
+    sampler = NearestNeighborSampler(model=model, num_query_results=8, num_negatives=8, seed=0)
+    sampler.attach([split])
+    sampler.refresh()
+    index = sampler.graphs[0].known
+    heads, relations, tails = split.targets[:40].t()
+    # Tail queries of training triples, head queries of the same, and one (query, answer) pair that is no triple.
+    anchors = torch.cat([heads, tails, torch.tensor([0])])
+    query_relations = torch.cat([relations, relations + split.graph.num_direct_relations, torch.tensor([0])])
+    answers = torch.cat([tails, heads, torch.tensor([0])])
+    assert not index.contains(anchors[-1:], query_relations[-1:], answers[-1:]).any()
+    pools = sampler.pool_ranges(anchors, query_relations, answers, 0)
+    neighbours = sampler.neighbours[answers]
+    keep = ~index.contains(anchors[:, None], query_relations[:, None], neighbours)
+    assert int(keep.sum()) < keep.numel()  # some neighbours are true answers and must leave the pools
+    assert pools.count.tolist() == keep.sum(dim=1).tolist()
+    for row in range(len(anchors)):
+        pool = pools.flat[pools.start[row] : pools.start[row] + pools.count[row]]
+        assert pool.tolist() == neighbours[row][keep[row]].tolist()

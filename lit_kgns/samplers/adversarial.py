@@ -46,12 +46,15 @@ class AdversarialSampler(DynamicPoolSampler):
 
     The source is frozen between refreshes, so a query's pool is a function of the query: with
     ``precompute=True`` the pools of every training query ``(anchor, q)`` of the graph are computed at each
-    refresh (``Q x k`` entity ids; FB15k-237: 300k queries) and a batch only looks them up. With
-    ``precompute=False`` each batch scores its own queries (no table, the extension's behaviour).
+    refresh (``Q x k`` entity ids; FB15k-237: 300k queries, about 25 s for a TransE source on 2 CPU cores) and
+    a batch only looks them up. With ``precompute=False`` each batch scores its own queries (no table, the
+    extension's behaviour).
 
     Args:
         chunk_size: queries scored at once (bounds the ``(chunk, num_entities)`` score matrix).
-        precompute: compute the pools of all training queries at refresh instead of per batch.
+        precompute: compute the pools of all training queries at refresh instead of per batch; ``None``
+            (default) precomputes for embedding sources (those with ``entity_table()``, the KGE backbones) and
+            not for graph models such as ULTRA, whose scoring of every training query is a full evaluation.
         others: see :class:`~lit_kgns.samplers.neighbors.DynamicPoolSampler`.
     """
 
@@ -69,7 +72,7 @@ class AdversarialSampler(DynamicPoolSampler):
         filtered: bool = True,
         log_every_n_steps: int = 50,
         chunk_size: int = 256,
-        precompute: bool = True,
+        precompute: bool | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -94,9 +97,15 @@ class AdversarialSampler(DynamicPoolSampler):
         super().attach(splits, device)
         self.query_pools = {}
 
+    @property
+    def precomputes(self) -> bool:
+        if self.precompute is not None:
+            return self.precompute
+        return hasattr(self.require_source(), "entity_table")
+
     def refresh(self) -> None:
         self.query_pools = {}
-        if self.precompute:
+        if self.precomputes:
             for graph_id in range(len(self.graphs)):
                 self.query_pools[graph_id] = self.precompute_pools(graph_id)
 
@@ -134,7 +143,7 @@ class AdversarialSampler(DynamicPoolSampler):
         known: QueryAnswers | None = None,
     ) -> PoolRanges:
         context = self.graphs[graph_id]
-        if not self.precompute:
+        if not self.precomputes:
             return compress(*self.near_misses(context, anchors, query_relations))
         if graph_id not in self.query_pools:
             self.query_pools[graph_id] = self.precompute_pools(graph_id)

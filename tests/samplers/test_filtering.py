@@ -141,3 +141,11 @@ def test_nearest_neighbour_pools_drop_exactly_the_true_answers() -> None:
     for row in range(len(anchors)):
         pool = pools.flat[pools.start[row] : pools.start[row] + pools.count[row]]
         assert pool.tolist() == neighbours[row][keep[row]].tolist()
+
+
+def test_near_miss_pools_are_precomputed_for_embedding_sources_only() -> None:
+    from lit_kgns.backbones import TransE, Ultra
+
+    assert AdversarialSampler(model=TransE(14, 55, 8)).precomputes
+    assert not AdversarialSampler(model=Ultra(dim=8, num_relation_layers=1, num_entity_layers=1)).precomputes
+    assert not AdversarialSampler(model=TransE(14, 55, 8), precompute=False).precomputes

@@ -43,13 +43,17 @@ class PoolRanges:
         return self.count if self.skip_count is None else self.count - self.skip_count
 
     def gather(self, offsets: Tensor) -> Tensor:
-        """Entities at eligible offsets ``(B, K)`` in ``[0, available)`` (rows with nothing give entity 0)."""
-        position = offsets + self.start.unsqueeze(1)
+        """Entities at eligible offsets ``(B, K)`` in ``[0, available)`` (rows with nothing give entity 0).
+
+        Positions are computed in ``offsets``' dtype (int32 in :func:`draw`: half the memory traffic of
+        int64, which dominates these whole-batch passes on CPU); the result has the dtype of ``flat``."""
+        if len(self.flat) == 0:
+            return torch.zeros_like(offsets)
+        position = offsets + self.start.to(offsets.dtype).unsqueeze(1)
         if self.skip_count is not None:
             # Offsets at or past the skipped slice jump over it.
-            position += (position >= self.skip_start.unsqueeze(1)) * self.skip_count.unsqueeze(1)
-        if len(self.flat) == 0:
-            return torch.zeros_like(position)
+            skip_start, skip_count = (x.to(offsets.dtype).unsqueeze(1) for x in (self.skip_start, self.skip_count))
+            position = torch.where(position >= skip_start, position + skip_count, position)
         # index_select on the flat view: several times faster on CPU than advanced indexing.
         return self.flat.index_select(0, position.clamp_(0, len(self.flat) - 1).view(-1)).view(position.shape)
 
@@ -65,45 +69,36 @@ class PoolRanges:
         position = self.start[rows] + offsets
         if self.skip_count is not None:
             position = position + (position >= self.skip_start[rows]) * self.skip_count[rows]
-        return self.flat[position]
-
-
-def random_bits(shape: tuple[int, int], generator: torch.Generator, device: torch.device) -> Tensor:
-    """Uniform 31-bit integers (int64): one draw per slot serves both the pool offset and a uniform fallback.
-
-    Each 63-bit draw of ``random_`` is split into two 32-bit halves, masked to 31 bits: half the generator
-    calls of ``randint``, which dominates the cost of a pool sampler."""
-    count = shape[0] * shape[1]
-    raw = torch.empty((count + 1) // 2, dtype=torch.int64, device=device).random_(generator=generator)
-    return raw.view(torch.int32)[:count].view(shape).to(torch.int64).bitwise_and_(0x7FFF_FFFF)
-
-
-def scaled(bits: Tensor, size: Tensor | int) -> Tensor:
-    """``floor(bits * size / 2**31)``: uniform integers in ``[0, size)`` from :func:`random_bits` (a bias
-    below ``size / 2**31``, like drawing with a 32-bit float)."""
-    return (bits * size) >> 31
+        return self.flat[position].long()
 
 
 def draw(
     ranges: PoolRanges, num: int, generator: torch.Generator, exhaust_small: bool = True
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """``(entities, valid, bits)`` ``(B, num)`` drawn uniformly with replacement from each row's pool.
+    """``(entities, valid, uniform)`` ``(B, num)`` drawn uniformly with replacement from each row's pool.
 
     With ``exhaust_small``, a row with ``0 < available < num`` takes each pool entry once in its first
-    ``available`` slots and leaves the rest invalid (to be filled by the fallback). ``bits`` are the random
-    bits of each slot, unused by the slots that took a pool entry once: the fallback draws from them.
-    Everything is whole-batch arithmetic (no per-row indexing), since on sparse pools most rows are short.
+    ``available`` slots and leaves the rest invalid (to be filled by the fallback). ``uniform`` holds the
+    ``[0, 1)`` draw of each slot, unused by the slots that took a pool entry once: the fallback draws from it.
+    Everything is whole-batch int32 arithmetic (no per-row indexing), since on sparse pools most rows are
+    short; ``entities`` has the dtype of the pool table.
     """
-    available = ranges.available.clamp(min=0).unsqueeze(1)
-    bits = random_bits((len(available), num), generator, available.device)
-    offsets = scaled(bits, available)
+    available = ranges.available.clamp(min=0).to(torch.int32).unsqueeze(1)
+    uniform = torch.rand(len(available), num, generator=generator, device=available.device)
+    offsets = (uniform * available).to(torch.int32)  # floor: the draw is non-negative
+    offsets = torch.minimum(offsets, (available - 1).clamp(min=0))  # float rounding may reach ``available``
     if exhaust_small:
-        slots = torch.arange(num, device=available.device).unsqueeze(0)
+        slots = torch.arange(num, dtype=torch.int32, device=available.device).unsqueeze(0)
         valid = slots < available
         offsets = torch.where(available < num, slots, offsets)
     else:
         valid = (available > 0).expand(-1, num).clone()
-    return ranges.gather(offsets), valid, bits
+    return ranges.gather(offsets), valid, uniform
+
+
+def uniform_entities(uniform: Tensor, num_entities: int) -> Tensor:
+    """``floor(uniform * num_entities)`` as int32, kept below ``num_entities`` despite float rounding."""
+    return (uniform * num_entities).to(torch.int32).clamp_(max=num_entities - 1)
 
 
 def shifted(values: Tensor, shift: Tensor) -> Tensor:
@@ -128,10 +123,10 @@ def fill(
     """
     if mode not in FALLBACKS:
         raise ValueError(f"fallback must be one of {FALLBACKS}, got {mode!r}")
-    entities, valid, bits = draw(ranges, num, generator, exhaust_small=mode != "repeat")
+    entities, valid, uniform = draw(ranges, num, generator, exhaust_small=mode != "repeat")
     from_fallback = ~valid
     if mode in ("mask", "repeat"):
-        return entities, valid, from_fallback
+        return entities.long(), valid, from_fallback
     if mode == "widen":
         if widen is None:
             raise ValueError("the widen fallback needs the Corrupt pools")
@@ -140,6 +135,6 @@ def fill(
         extra, extra_valid, _ = draw(widen, num, generator, exhaust_small=True)
         extra, extra_valid = shifted(extra, used), shifted(extra_valid, used)
         take = ~valid & extra_valid
-        entities, valid = torch.where(take, extra, entities), valid | take
-    entities = torch.where(valid, entities, scaled(bits, num_entities))
-    return entities, torch.ones_like(valid), from_fallback
+        entities, valid = torch.where(take, extra.to(entities.dtype), entities), valid | take
+    entities = torch.where(valid, entities, uniform_entities(uniform, num_entities).to(entities.dtype))
+    return entities.long(), torch.ones_like(valid), from_fallback

@@ -124,7 +124,8 @@ def compress(entities: Tensor, valid: Tensor) -> PoolRanges:
     batch, width = entities.shape
     # Each valid entry goes to its rank among the row's valid entries; invalid ones to a spare last column.
     column = torch.where(valid, valid.cumsum(dim=1) - 1, width)
-    table = entities.new_zeros(batch, width + 1).scatter_(1, column, entities)[:, :width]
+    # int32 entity ids, as the static pools: draws gather from this table.
+    table = entities.new_zeros(batch, width + 1, dtype=torch.int32).scatter_(1, column, entities.int())[:, :width]
     start = torch.arange(batch, device=table.device) * width
     return PoolRanges(table.reshape(-1), start, valid.sum(dim=1))
 

@@ -52,7 +52,9 @@ class SortedPools:
         base = int(entities.max()) + 1 if len(entities) else 1
         combined = keys * base + entities
         combined = torch.unique(combined) if deduplicate else torch.sort(combined).values
-        return cls(combined // base, combined % base)
+        # Entity ids as int32 when they fit: pool draws gather from this table (see ``PoolRanges.gather``).
+        entities = combined % base
+        return cls(combined // base, entities.int() if base <= 2**31 else entities)
 
     def bounds(self, low: Tensor, high: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``(start, count)`` of the slice of keys in ``[low, high]`` (``high = low`` by default)."""

@@ -7,7 +7,7 @@ import torch
 
 from lit_kgns.data.triple_index import QueryAnswers, TripleIndex
 from lit_kgns.samplers import AdversarialSampler
-from lit_kgns.samplers.fallback import random_bits, scaled
+from lit_kgns.samplers.fallback import PoolRanges, draw, uniform_entities
 from lit_kgns.samplers.neighbors import compress
 from lit_kgns.samplers.uniform import draw_non_answers
 from tests.samplers.test_contract import nations
@@ -68,13 +68,19 @@ def test_a_query_answered_by_every_entity_gets_no_valid_negative() -> None:
     assert not valid[0].any() and valid[1].all()
 
 
-def test_random_bits_and_scaling_cover_the_range() -> None:
-    bits = random_bits((64, 512), torch.Generator().manual_seed(0), torch.device("cpu"))
-    assert bits.dtype == torch.int64 and int(bits.min()) >= 0 and int(bits.max()) < 1 << 31
-    assert int(bits.max()) > 1 << 30  # the top bit of the 31 is used
-    values = scaled(bits, torch.tensor([[3]] * 32 + [[1000]] * 32))
-    assert set(values[:32].unique().tolist()) == {0, 1, 2}
-    assert int(values[32:].min()) >= 0 and int(values[32:].max()) == 999
+def test_pool_draws_stay_inside_each_pool_and_cover_it() -> None:
+    flat = torch.arange(100, 1100, dtype=torch.int32)
+    # Row 0: a pool of 3; row 1: a pool of 1,000 with the 10 entries at [500, 510) skipped.
+    ranges = PoolRanges(
+        flat, torch.tensor([0, 0]), torch.tensor([3, 1000]), torch.tensor([0, 500]), torch.tensor([0, 10])
+    )
+    entities, valid, uniform = draw(ranges, 5000, torch.Generator().manual_seed(0), exhaust_small=False)
+    assert entities.dtype == torch.int32 and valid.all() and float(uniform.min()) >= 0 and float(uniform.max()) < 1
+    assert set(entities[0].tolist()) == {100, 101, 102}
+    row = entities[1]
+    assert int(row.min()) >= 100 and int(row.max()) <= 1099 and not ((row >= 600) & (row < 610)).any()
+    assert len(set(row.tolist())) > 950  # 5,000 draws from 990 entries cover nearly all of them
+    assert int(uniform_entities(torch.tensor([0.0, 0.5, 1.0 - 2**-24]), 7).max()) == 6
 
 
 def test_compress_moves_valid_entries_first_in_order() -> None:
@@ -113,7 +119,6 @@ def test_precomputed_near_miss_pools_equal_per_batch_ones() -> None:
             left.flat[left.start[row] : left.start[row] + count],
             right.flat[right.start[row] : right.start[row] + count],
         )
-
 
 
 def test_nearest_neighbour_pools_drop_exactly_the_true_answers() -> None:

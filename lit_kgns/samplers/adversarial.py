@@ -46,7 +46,7 @@ class AdversarialSampler(DynamicPoolSampler):
 
     The source is frozen between refreshes, so a query's pool is a function of the query: with
     ``precompute=True`` the pools of every training query ``(anchor, q)`` of the graph are computed at each
-    refresh (``Q x k`` entity ids; FB15k-237: 300k queries, about 25 s for a TransE source on 2 CPU cores) and
+    refresh (``Q x k`` entity ids; FB15k-237: 150k queries, about 27 s for a TransE source on 2 CPU cores) and
     a batch only looks them up. With ``precompute=False`` each batch scores its own queries (no table, the
     extension's behaviour).
 

@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 
 from lit_kgns.data.graph import LinkPredictionSplit
-from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.base import TrainingGraph
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.neighbors import DynamicPoolSampler, compress
@@ -135,12 +134,7 @@ class AdversarialSampler(DynamicPoolSampler):
         return QueryPools(keys, compress(entities, valid), entities.shape[1])
 
     def pool_ranges(
-        self,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        graph_id: int,
-        known: QueryAnswers | None = None,
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
         context = self.graphs[graph_id]
         if not self.precomputes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, graph_corrupt_pools
 
@@ -21,12 +20,7 @@ class CorruptSampler(PoolSampler):
     """
 
     def pool_ranges(
-        self,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        graph_id: int,
-        known: QueryAnswers | None = None,
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
         return graph_corrupt_pools(self.graphs[graph_id].graph).ranges(query_relations)
 

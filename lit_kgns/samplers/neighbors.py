@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from lit_kgns.data.graph import LinkPredictionSplit
-from lit_kgns.data.triple_index import QueryAnswers, TripleIndex, expand_ranges
+from lit_kgns.data.triple_index import TripleIndex, expand_ranges
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler
 
@@ -175,12 +175,7 @@ class NearestNeighborSampler(DynamicPoolSampler):
         return self.excluded[graph_id]
 
     def pool_ranges(
-        self,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        graph_id: int,
-        known: QueryAnswers | None = None,
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
         if getattr(self, "neighbours", None) is None:
             self.refresh()

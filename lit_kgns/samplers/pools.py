@@ -123,24 +123,16 @@ class PoolSampler(NegativeSampler):
 
     @abstractmethod
     def pool_ranges(
-        self,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        graph_id: int,
-        known: QueryAnswers | None = None,
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
-        """The pool of each query ``(anchor, query relation)`` whose true answer is ``answers``.
-
-        ``known`` holds the true answers of these queries when the caller already has them (pools that
-        exclude them, like NearestNeighbor's, reuse it)."""
+        """The pool of each query ``(anchor, query relation)`` whose true answer is ``answers``."""
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         context = self.graphs[graph_id]
         anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
         # True answers of this batch's queries (the positive included), gathered once and only if used.
         known = context.known.batch(anchors, query_relations, also=answers)
-        ranges = self.pool_ranges(anchors, query_relations, answers, graph_id, known)
+        ranges = self.pool_ranges(anchors, query_relations, answers, graph_id)
         widen = graph_corrupt_pools(context.graph).ranges(query_relations) if self.fallback == "widen" else None
         entities, valid, from_fallback = fill(
             ranges, self.num_negatives, self.fallback, context.graph.num_nodes, self.generator, widen

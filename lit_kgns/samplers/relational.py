@@ -9,7 +9,6 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph
-from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, SortedPools
 
@@ -43,12 +42,7 @@ class RelationalSampler(PoolSampler):
     """
 
     def pool_ranges(
-        self,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        graph_id: int,
-        known: QueryAnswers | None = None,
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
         graph = self.graphs[graph_id].graph
         relational: RelationalPools = graph.cached("samplers/relational_pools", relational_pools)

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
-from lit_kgns.data.triple_index import QueryAnswers, expand_ranges
+from lit_kgns.data.triple_index import expand_ranges
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, SortedPools
 
@@ -159,12 +159,7 @@ class TypedSampler(PoolSampler):
         return self._pools[key]
 
     def pool_ranges(
-        self,
-        anchors: Tensor,
-        query_relations: Tensor,
-        answers: Tensor,
-        graph_id: int,
-        known: QueryAnswers | None = None,
+        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
         pools, classes = self.typed_pools(graph_id)
         return pools.ranges(classes[query_relations])

@@ -27,6 +27,11 @@ from lit_kgns.data.triple_index import expand_ranges
 
 FALLBACKS = ("integrate", "mask", "widen", "repeat")
 
+#: Below this size ``floor(u * size)`` with a float32 ``u < 1`` is always below ``size``: the product rounds
+#: down (its distance to ``size``, ``size * 2**-24``, exceeds half a float32 step there, or is exact at powers
+#: of two). At or above it the result is clamped.
+FLOAT_EXACT = 1 << 24
+
 
 @dataclass
 class PoolRanges:
@@ -54,6 +59,7 @@ class PoolRanges:
             # Offsets at or past the skipped slice jump over it.
             skip_start, skip_count = (x.to(offsets.dtype).unsqueeze(1) for x in (self.skip_start, self.skip_count))
             position = torch.where(position >= skip_start, position + skip_count, position)
+        # Slots past a short pool (invalid, filled later) may point past the table: clamped.
         # index_select on the flat view: several times faster on CPU than advanced indexing.
         return self.flat.index_select(0, position.clamp_(0, len(self.flat) - 1).view(-1)).view(position.shape)
 
@@ -86,7 +92,8 @@ def draw(
     available = ranges.available.clamp(min=0).to(torch.int32).unsqueeze(1)
     uniform = torch.rand(len(available), num, generator=generator, device=available.device)
     offsets = (uniform * available).to(torch.int32)  # floor: the draw is non-negative
-    offsets = torch.minimum(offsets, (available - 1).clamp(min=0))  # float rounding may reach ``available``
+    if len(ranges.flat) >= FLOAT_EXACT:  # only then can float rounding of ``uniform * available`` reach it
+        offsets = torch.minimum(offsets, (available - 1).clamp(min=0))
     if exhaust_small:
         slots = torch.arange(num, dtype=torch.int32, device=available.device).unsqueeze(0)
         valid = slots < available
@@ -98,7 +105,8 @@ def draw(
 
 def uniform_entities(uniform: Tensor, num_entities: int) -> Tensor:
     """``floor(uniform * num_entities)`` as int32, kept below ``num_entities`` despite float rounding."""
-    return (uniform * num_entities).to(torch.int32).clamp_(max=num_entities - 1)
+    entities = (uniform * num_entities).to(torch.int32)
+    return entities.clamp_(max=num_entities - 1) if num_entities >= FLOAT_EXACT else entities
 
 
 def shifted(values: Tensor, shift: Tensor) -> Tensor:

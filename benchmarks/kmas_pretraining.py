@@ -1,7 +1,7 @@
 """KMAS against strict uniform negatives when pretraining a small ULTRA from scratch at equal budget, tested
 zero-shot on inductive graphs; several seeds; prints a mean ± std table per test graph.
 
-    python benchmarks/kmas_pretraining.py --seeds 1 2 3 --epochs 5
+    python benchmarks/kmas_pretraining.py --seeds 1 2 3 --epochs 2
 
 Both arms run `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS,
 200 batches of 32 per epoch, 128 negatives); the uniform arm swaps the sampler for strict uniform with the
@@ -81,7 +81,7 @@ def table(rows: list[dict[str, str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--epochs", type=int, default=5, help="epochs of 200 batches (equal for both arms)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of 200 batches (equal for both arms)")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "kmas_pretraining")
     args = parser.parse_args()

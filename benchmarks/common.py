@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import statistics
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -36,3 +39,37 @@ class PeakRSS:
     @property
     def delta_mb(self) -> float:
         return (self.peak - self.baseline) / 2**20
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a results CSV (none if it does not exist yet): a sweep resumes from them."""
+    return list(csv.DictReader(path.open())) if path.exists() else []
+
+
+def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    """Append result rows to a CSV, writing the header when the file is new."""
+    new_file = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def mean_std_table(rows: list[dict[str, str]], key: str, budget: str) -> str:
+    """Markdown table of test MRR / Hits@10 (mean ± std over seeds) per ``(row[key], sampler)``."""
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        groups.setdefault((row[key], row["sampler"]), []).append(row)
+    lines = [
+        f"| {key} | sampler | seeds | {budget} | test MRR | test Hits@10 |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for (name, sampler), group in sorted(groups.items()):
+        cells = []
+        for metric in ("test_mrr", "test_hits@10"):
+            values = [float(row[metric]) for row in group]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.4f} ± {spread:.4f}")
+        lines.append(f"| {name} | {sampler} | {len(group)} | {group[0][budget]} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)

@@ -11,11 +11,11 @@ same number of negatives. Rows are appended to a CSV, so an interrupted sweep re
 from __future__ import annotations
 
 import argparse
-import csv
-import statistics
 import sys
 import time
 from pathlib import Path
+
+from common import append_rows, mean_std_table, read_rows
 
 from lit_kgns.cli import cli_main
 
@@ -60,24 +60,6 @@ def run(arm: str, seed: int, epochs: int, data_root: str, out_dir: Path) -> dict
     }
 
 
-def table(rows: list[dict[str, str]]) -> str:
-    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for row in rows:
-        groups.setdefault((row["graph"], row["sampler"]), []).append(row)
-    lines = [
-        "| test graph (zero-shot) | sampler | seeds | epochs | test MRR | test Hits@10 |",
-        "| --- | --- | ---: | ---: | --- | --- |",
-    ]
-    for (graph, sampler), group in sorted(groups.items()):
-        cells = []
-        for key in ("test_mrr", "test_hits@10"):
-            values = [float(row[key]) for row in group]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.4f} ± {spread:.4f}")
-        lines.append(f"| {graph} | {sampler} | {len(group)} | {group[0]['epochs']} | {cells[0]} | {cells[1]} |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
@@ -87,7 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
-    done = list(csv.DictReader(results.open())) if results.exists() else []
+    done = read_rows(results)
     finished = {(row["sampler"], int(row["seed"]), int(row["epochs"])) for row in done}
     for seed in args.seeds:
         for arm in ARMS:
@@ -96,18 +78,15 @@ def main() -> None:
             start = time.perf_counter()
             per_graph = run(arm, seed, args.epochs, args.data_root, args.out)
             seconds = round(time.perf_counter() - start, 1)
-            new_file = not results.exists()
-            with results.open("a", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                if new_file:
-                    writer.writeheader()
-                for graph, metrics in per_graph.items():
-                    row = {"graph": graph, "sampler": arm, "seed": seed, "epochs": args.epochs}
-                    row.update(metrics, seconds=seconds)
-                    writer.writerow(row)
-                    done.append({key: str(value) for key, value in row.items()})
-                    print(row, flush=True)
-    print(table(done))
+            rows = [
+                {"graph": graph, "sampler": arm, "seed": seed, "epochs": args.epochs, **metrics, "seconds": seconds}
+                for graph, metrics in per_graph.items()
+            ]
+            append_rows(results, FIELDS, rows)
+            for row in rows:
+                done.append({key: str(value) for key, value in row.items()})
+                print(row, flush=True)
+    print(mean_std_table(done, "graph", "epochs"))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ where it stopped; the table is printed from that file.
 from __future__ import annotations
 
 import argparse
-import csv
-import statistics
 import sys
 import time
 from pathlib import Path
+
+from common import append_rows, mean_std_table, read_rows
 
 from lit_kgns.cli import cli_main
 
@@ -55,25 +55,6 @@ def run(dataset: str, arm: str, seed: int, steps: int, data_root: str, out_dir: 
     return {"test_mrr": float(metrics["test/mrr"]), "test_hits@10": float(metrics["test/hits@10"])}
 
 
-def table(rows: list[dict[str, str]]) -> str:
-    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for row in rows:
-        groups.setdefault((row["dataset"], row["sampler"]), []).append(row)
-    lines = [
-        "| dataset | sampler | seeds | steps | test MRR | test Hits@10 |",
-        "| --- | --- | ---: | ---: | --- | --- |",
-    ]
-    for (dataset, sampler), group in sorted(groups.items()):
-        cells = []
-        for key in ("test_mrr", "test_hits@10"):
-            values = [float(row[key]) for row in group]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.4f} ± {spread:.4f}")
-        steps = group[0]["steps"]
-        lines.append(f"| {dataset} | {sampler} | {len(group)} | {steps} | {cells[0]} | {cells[1]} |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["grail_fb237_v1", "grail_wn18rr_v1"])
@@ -84,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
-    done = list(csv.DictReader(results.open())) if results.exists() else []
+    done = read_rows(results)
     finished = {(row["dataset"], row["sampler"], int(row["seed"]), int(row["steps"])) for row in done}
     # Seeds outermost: an interrupted sweep still covers every dataset.
     for seed in args.seeds:
@@ -94,18 +75,12 @@ def main() -> None:
                     continue
                 start = time.perf_counter()
                 metrics = run(dataset, arm, seed, args.steps, args.data_root, args.out)
-                seconds = round(time.perf_counter() - start, 1)
                 row = {"dataset": dataset, "sampler": arm, "seed": seed, "steps": args.steps, **metrics}
-                row["seconds"] = seconds
-                new_file = not results.exists()
-                with results.open("a", newline="") as handle:
-                    writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                    if new_file:
-                        writer.writeheader()
-                    writer.writerow(row)
+                row["seconds"] = round(time.perf_counter() - start, 1)
+                append_rows(results, FIELDS, [row])
                 done.append({key: str(value) for key, value in row.items()})
                 print(row, flush=True)
-    print(table(done))
+    print(mean_std_table(done, "dataset", "steps"))
 
 
 if __name__ == "__main__":

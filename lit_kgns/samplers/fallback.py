@@ -1,9 +1,7 @@
 """Drawing negatives from CSR pool ranges, and what to do when a pool is empty or smaller than ``K``.
 
-A *pool range* is, per positive, a contiguous slice ``flat[start : start + count]`` of a flat entity array,
-optionally with one contiguous sub-slice ``[skip_start, skip_start + skip_count)`` left out (Relational's
-"other relations than ``r``"). Drawing is vectorised: one uniform offset per slot, shifted over the skipped
-sub-slice, then a single gather.
+A *pool range* is, per positive, a contiguous slice ``flat[start : start + count]`` of a flat entity array.
+Drawing is vectorised: one uniform offset per slot, then a single gather.
 
 Fallback modes for a row whose pool holds ``a < K`` entries:
 
@@ -35,17 +33,15 @@ FLOAT_EXACT = 1 << 24
 
 @dataclass
 class PoolRanges:
-    """Per-row pool slices into ``flat``; ``available = count - skip_count`` entries are eligible."""
+    """Per-row pool slices ``flat[start : start + count]``."""
 
     flat: Tensor  # (P,) entity ids
     start: Tensor  # (B,)
     count: Tensor  # (B,)
-    skip_start: Tensor | None = None  # (B,) absolute offset into ``flat``
-    skip_count: Tensor | None = None  # (B,)
 
     @property
     def available(self) -> Tensor:
-        return self.count if self.skip_count is None else self.count - self.skip_count
+        return self.count
 
     def gather(self, offsets: Tensor) -> Tensor:
         """Entities at eligible offsets ``(B, K)`` in ``[0, available)`` (rows with nothing give entity 0).
@@ -55,10 +51,6 @@ class PoolRanges:
         if len(self.flat) == 0:
             return torch.zeros_like(offsets)
         position = offsets + self.start.to(offsets.dtype).unsqueeze(1)
-        if self.skip_count is not None:
-            # Offsets at or past the skipped slice jump over it.
-            skip_start, skip_count = (x.to(offsets.dtype).unsqueeze(1) for x in (self.skip_start, self.skip_count))
-            position = torch.where(position >= skip_start, position + skip_count, position)
         # Slots past a short pool (invalid, filled later) may point past the table: clamped.
         # index_select on the flat view: several times faster on CPU than advanced indexing.
         return self.flat.index_select(0, position.clamp_(0, len(self.flat) - 1).view(-1)).view(position.shape)
@@ -69,13 +61,7 @@ class PoolRanges:
         rows, offsets = expand_ranges(torch.zeros_like(available), available)
         if len(rows) == 0:
             return rows, rows
-        return rows, self.gather_flat(rows, offsets)
-
-    def gather_flat(self, rows: Tensor, offsets: Tensor) -> Tensor:
-        position = self.start[rows] + offsets
-        if self.skip_count is not None:
-            position = position + (position >= self.skip_start[rows]) * self.skip_count[rows]
-        return self.flat[position].long()
+        return rows, self.flat[self.start[rows] + offsets].long()
 
 
 def draw(

@@ -156,7 +156,7 @@ class NearestNeighborSampler(DynamicPoolSampler):
     def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
         super().attach(splits, device)
         self.neighbours: Tensor | None = None
-        self.excluded: dict[int, Tensor] = {}
+        self.excluded: dict[int, tuple[Tensor, Tensor]] = {}
 
     def refresh(self) -> None:
         source = self.require_source()
@@ -167,11 +167,16 @@ class NearestNeighborSampler(DynamicPoolSampler):
         self.neighbours = nearest_neighbours(vectors, self.num_query_results)
         self.excluded = {}
 
-    def excluded_slots(self, graph_id: int) -> Tensor:
-        """:func:`true_neighbour_slots` of a graph, computed once per refresh."""
+    def excluded_slots(self, graph_id: int) -> tuple[Tensor, Tensor]:
+        """``(pair_start, slots)``: the :func:`true_neighbour_slots` of each known pair of a graph, in CSR form
+        (pair ``p`` drops ``slots[pair_start[p] : pair_start[p + 1]]``), computed once per refresh."""
         if graph_id not in self.excluded:
             known = self.graphs[graph_id].known
-            self.excluded[graph_id] = true_neighbour_slots(known, self.neighbours.to(known.answers.device))
+            width = self.neighbours.shape[1]
+            ids = true_neighbour_slots(known, self.neighbours.to(known.answers.device))
+            per_pair = torch.bincount(ids // width, minlength=len(known.combined_keys))
+            pair_start = torch.cat([per_pair.new_zeros(1), per_pair.cumsum(0)])
+            self.excluded[graph_id] = (pair_start, ids % width)
         return self.excluded[graph_id]
 
     def pool_ranges(
@@ -181,14 +186,13 @@ class NearestNeighborSampler(DynamicPoolSampler):
             self.refresh()
         index = self.graphs[graph_id].known
         neighbours = self.neighbours.to(answers.device).index_select(0, answers)  # (B, k)
-        width = neighbours.shape[1]
         # The slots to drop were found at refresh, per known (query, answer) pair: look the pairs up.
         pair, found = index.locate(anchors, query_relations, answers)
-        excluded = self.excluded_slots(graph_id)
-        low = torch.searchsorted(excluded, pair * width)
-        count = torch.where(found, torch.searchsorted(excluded, pair * width + width) - low, 0)
+        pair_start, excluded = self.excluded_slots(graph_id)
+        low = pair_start.index_select(0, pair)
+        count = torch.where(found, pair_start.index_select(0, pair + 1) - low, 0)
         rows, positions = expand_ranges(low, count)
-        slots = excluded.index_select(0, positions) % width
+        slots = excluded.index_select(0, positions)
         valid = torch.ones_like(neighbours, dtype=torch.bool)
         valid[rows, slots] = False
         missing = (~found).nonzero().squeeze(1)

@@ -58,6 +58,39 @@ def test_relational_multiset_frequencies() -> None:
     assert abs(float((entities == 2).float().mean()) - 2 / 3) < 0.02
 
 
+@pytest.mark.parametrize("dense_keys", [True, False])
+def test_relational_pools_equal_brute_force_multisets(dense_keys: bool, monkeypatch) -> None:
+    import lit_kgns.samplers.relational as relational
+
+    # Dense table of key positions, or binary search per query: the same pools.
+    monkeypatch.setattr(relational, "DENSE_KEY_LIMIT", 1 << 24 if dense_keys else 0)
+    generator = torch.Generator().manual_seed(0)
+    num_nodes, num_relations = 12, 4
+    triples = torch.stack(
+        [
+            torch.randint(num_nodes, (60,), generator=generator),
+            torch.randint(num_relations, (60,), generator=generator),
+            torch.randint(num_nodes, (60,), generator=generator),
+        ],
+        dim=1,
+    )
+    graph = KGGraph.from_triples(triples, num_nodes, num_relations)
+    sampler = RelationalSampler(num_negatives=8, filtered=False, seed=0)
+    sampler.attach([LinkPredictionSplit("random", graph, triples, triples)])
+    heads, relations, tails = triples.t()
+    for head_side in (False, True):
+        anchors, answers = (tails, heads) if head_side else (heads, tails)
+        query_relations = relations + head_side * num_relations
+        counts = sampler.pool_counts(anchors, query_relations, answers, 0)
+        for row, (anchor, relation) in enumerate(zip(anchors.tolist(), relations.tolist(), strict=True)):
+            expected = torch.zeros(num_nodes, dtype=torch.long)
+            for h, r, t in triples.tolist():
+                kept, other = (t, h) if head_side else (h, t)
+                if kept == anchor and r != relation:
+                    expected[other] += 1
+            assert counts[row].tolist() == expected.tolist()
+
+
 def test_typed_from_metadata_files(tmp_path) -> None:
     (tmp_path / "types.tsv").write_text("0\tA\n2\tA\n6\tA\n1\tB\n3\tB\n4\tC\n# comment\n")
     (tmp_path / "dr.tsv").write_text("0\tA\tB\n1\tNone\tC\n2\tA\tA\n")

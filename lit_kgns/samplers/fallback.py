@@ -77,22 +77,30 @@ def draw(
     """
     available = ranges.available.clamp(min=0).to(torch.int32).unsqueeze(1)
     uniform = torch.rand(len(available), num, generator=generator, device=available.device)
-    offsets = (uniform * available).to(torch.int32)  # floor: the draw is non-negative
-    if len(ranges.flat) >= FLOAT_EXACT:  # only then can float rounding of ``uniform * available`` reach it
-        offsets = torch.minimum(offsets, (available - 1).clamp(min=0))
     if exhaust_small:
         slots = torch.arange(num, dtype=torch.int32, device=available.device).unsqueeze(0)
         valid = slots < available
-        offsets = torch.where(available < num, slots, offsets)
+        # Short rows take their pool in order; only the rows holding at least ``num`` entries draw offsets
+        # (on sparse pools most rows are short, and a whole-batch ``where`` costs several arithmetic passes).
+        offsets = slots.expand(len(available), -1).clone()
+        full = (available.squeeze(1) >= num).nonzero().squeeze(1)
+        offsets[full] = random_offsets(uniform[full], available[full], len(ranges.flat))
     else:
         valid = (available > 0).expand(-1, num).clone()
+        offsets = random_offsets(uniform, available, len(ranges.flat))
     return ranges.gather(offsets), valid, uniform
 
 
+def random_offsets(uniform: Tensor, available: Tensor, largest: int) -> Tensor:
+    """``floor(uniform * available)`` as int32, kept below ``available`` despite float rounding (which can
+    only reach it when ``available``, at most ``largest``, is at least :data:`FLOAT_EXACT`)."""
+    offsets = (uniform * available).to(torch.int32)  # floor: the draw is non-negative
+    return torch.minimum(offsets, (available - 1).clamp(min=0)) if largest >= FLOAT_EXACT else offsets
+
+
 def uniform_entities(uniform: Tensor, num_entities: int) -> Tensor:
-    """``floor(uniform * num_entities)`` as int32, kept below ``num_entities`` despite float rounding."""
-    entities = (uniform * num_entities).to(torch.int32)
-    return entities.clamp_(max=num_entities - 1) if num_entities >= FLOAT_EXACT else entities
+    """Uniform entity ids ``floor(uniform * num_entities)`` as int32."""
+    return random_offsets(uniform, torch.tensor(num_entities, dtype=torch.int32), num_entities)
 
 
 def shifted(values: Tensor, shift: Tensor) -> Tensor:

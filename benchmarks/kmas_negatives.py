@@ -1,0 +1,83 @@
+"""What KMAS hard negatives are, next to strict-uniform ones, under the released ULTRA 3g (no training).
+
+    python benchmarks/kmas_negatives.py --datasets grail_fb237_v1 grail_wn18rr_v1 --positives 256
+
+For training triples of each dataset, draws K hard negatives (KMAS, hard ratio 1, the defaults of
+``configs/kmas/ultra_3g_finetune_grail.yaml``) and K strict-uniform negatives, and prints per kind:
+
+* ``held-out``: share of negatives that are validation triples of the training graph: facts the training
+  graph does not hold, so filtering cannot remove them, yet true (false negatives a loss pushes down);
+* ``above positive``: share of negatives the model scores above their positive (how hard they are);
+* ``distinct``: distinct entities per row, over K.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import torch
+
+from lit_kgns.backbones import Ultra
+from lit_kgns.data.catalog import load_dataset
+from lit_kgns.data.triple_index import TripleIndex
+from lit_kgns.samplers import KMASSampler, NegativeSampler, StrictUniformSampler
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@torch.no_grad()
+def describe(sampler: NegativeSampler, backbone: Ultra, positives: torch.Tensor, held_out: TripleIndex) -> dict:
+    graph = sampler.graphs[0].graph
+    negatives = sampler.sample(positives)
+    anchors, query_relations, answers = sampler.query(positives, negatives.head_corrupted, graph)
+    mask = negatives.mask
+    true = held_out.contains(anchors.unsqueeze(1), query_relations.unsqueeze(1), negatives.entities) & mask
+    above = torch.zeros_like(mask)
+    for part in torch.arange(len(positives)).split(32):
+        candidates = torch.cat([answers[part].unsqueeze(1), negatives.entities[part]], dim=1)
+        relations = positives[part, 1]
+        scores = backbone(graph, anchors[part], relations, negatives.head_corrupted[part], candidates, positives[part])
+        above[part] = scores[:, 1:] > scores[:, :1]
+    distinct = torch.tensor([len(set(row[m].tolist())) for row, m in zip(negatives.entities, mask, strict=True)])
+    valid = mask.sum().clamp(min=1)
+    return {
+        "held-out": float(true.sum() / valid),
+        "above positive": float((above & mask).sum() / valid),
+        "distinct": float(distinct.float().mean()) / mask.shape[1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["grail_fb237_v1", "grail_wn18rr_v1"])
+    parser.add_argument("--positives", type=int, default=256)
+    parser.add_argument("--negatives", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.1)
+    parser.add_argument("--top-k", type=int, default=16)
+    parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    args = parser.parse_args()
+    os.environ["LIT_KGNS_DATA"] = args.data_root  # where the ultra_3g checkpoint is found
+    backbone = Ultra(checkpoint="ultra_3g").eval()
+    print(f"{'dataset':<18}{'negatives':<16}{'held-out':>10}{'above positive':>16}{'distinct':>10}")
+    for name in args.datasets:
+        dataset = load_dataset(name, args.data_root)
+        train = dataset.train
+        held_out = TripleIndex(dataset.valid.targets, train.graph.num_nodes, train.graph.num_direct_relations)
+        generator = torch.Generator().manual_seed(0)
+        positives = train.targets[torch.randperm(len(train.targets), generator=generator)[: args.positives]]
+        kmas = KMASSampler(args.negatives, seed=0, temperature=args.temperature, top_k=args.top_k)
+        uniform = StrictUniformSampler(args.negatives, seed=0)
+        for sampler in (kmas, uniform):
+            sampler.attach([train])
+        kmas.refresh(backbone)
+        kmas.hard_ratio = 1.0
+        for label, sampler in (("KMAS hard", kmas), ("strict uniform", uniform)):
+            row = describe(sampler, backbone, positives, held_out)
+            figures = f"{row['held-out']:>10.4f}{row['above positive']:>16.4f}{row['distinct']:>10.3f}"
+            print(f"{name:<18}{label:<16}{figures}")
+
+
+if __name__ == "__main__":
+    main()

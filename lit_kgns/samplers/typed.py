@@ -9,12 +9,17 @@ Metadata format (tab-separated, ``#`` comments and blank lines ignored):
   derived from the observed types: the type held by most distinct training heads (tails) of ``r`` (ties to
   the smaller type id).
 
+Files ending in ``.json`` are read in the PyKEEN extension's format instead (its ``entities_classes.json``:
+``{"entity": ["class", ...]}``; its ``relation_domain_range.json``: ``{"relation": {"domain": "class",
+"range": "class"}}``), so its YAGO4-20 and DB50K metadata work as they are.
+
 The pool of a head corruption of ``(h, r, t)`` is every entity whose types contain ``domain(r)``; a tail
 corruption uses ``range(r)``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -29,12 +34,47 @@ from lit_kgns.samplers.pools import PoolSampler, SortedPools
 NO_CLASS = ("", "none", "null")
 
 
-def read_rows(path: str | Path) -> list[list[str]]:
+def read_rows(path: str | Path, columns: int) -> list[list[str]]:
+    """The ``columns``-field rows of a TSV metadata file, or of the extension's JSON equivalent."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return json_rows(path, columns)
     rows = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip() and not line.startswith("#"):
-            rows.append(line.rstrip("\n").split("\t"))
+            row = line.rstrip("\n").split("\t")
+            if len(row) < columns:
+                raise ValueError(f"{path}, line {number}: expected {columns} tab-separated fields, got {line!r}")
+            rows.append(row)
     return rows
+
+
+def json_rows(path: Path, columns: int) -> list[list[str]]:
+    """``[entity, class]`` rows of ``{"entity": ["class", ...]}`` (2 columns) or ``[relation, domain, range]``
+    rows of ``{"relation": {"domain": "class", "range": "class"}}`` (3 columns)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}, line {error.lineno}: invalid JSON ({error.msg})") from error
+    expected = "lists of classes" if columns == 2 else 'objects with "domain" and "range"'
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object mapping names to {expected}")
+    rows = []
+    for name, value in data.items():
+        if columns == 2 and isinstance(value, list):
+            rows.extend([name, str(cls)] for cls in value)
+        elif columns == 3 and isinstance(value, dict):
+            rows.append([name, str(value.get("domain", "None")), str(value.get("range", "None"))])
+        else:
+            raise ValueError(f"{path}: entry {name!r} should map to {expected}, got {value!r}")
+    return rows
+
+
+def integer_id(name: str, path: str | Path) -> int:
+    """An entity or relation id of a metadata file read without dataset labels."""
+    if not name.isdigit():
+        raise ValueError(f"{path}: {name!r} is not an integer id, and the dataset has no labels to look it up")
+    return int(name)
 
 
 def observed_classes(graph: KGGraph, entity_types: Tensor, num_types: int) -> Tensor:
@@ -62,8 +102,9 @@ class TypedSampler(PoolSampler):
     """Negatives of the schema class of ``r``'s domain (head corruption) or range (tail corruption).
 
     Args:
-        types_file: TSV ``entity<TAB>type`` (see the module docstring).
-        domain_range_file: TSV ``relation<TAB>domain<TAB>range``; derived from observed types when omitted.
+        types_file: TSV ``entity<TAB>type``, or the extension's JSON (see the module docstring).
+        domain_range_file: TSV ``relation<TAB>domain<TAB>range``, or the extension's JSON; derived from
+            observed types when omitted.
         num_negatives, side, seed, fallback, filtered, log_every_n_steps: see :class:`PoolSampler`.
 
     Labels are taken from the Trainer's DataModule at ``setup``; outside a Trainer, call :meth:`set_types`
@@ -105,8 +146,8 @@ class TypedSampler(PoolSampler):
         entity_index = {label: i for i, label in enumerate(entity_labels or [])}
         type_index: dict[str, int] = {}
         pairs = []
-        for row in read_rows(self.types_file):
-            entity = entity_index.get(row[0]) if entity_index else int(row[0])
+        for row in read_rows(self.types_file, columns=2):
+            entity = entity_index.get(row[0]) if entity_index else integer_id(row[0], self.types_file)
             if entity is None:  # an entity of the metadata that is not in this dataset
                 continue
             pairs.append((entity, type_index.setdefault(row[1], len(type_index))))
@@ -114,11 +155,11 @@ class TypedSampler(PoolSampler):
         if self.domain_range_file is not None:
             relation_index = {label: i for i, label in enumerate(relation_labels or [])}
             num_direct = len(relation_labels) if relation_labels else 0
-            rows = read_rows(self.domain_range_file)
-            num_direct = num_direct or max(int(row[0]) for row in rows) + 1
+            rows = read_rows(self.domain_range_file, columns=3)
+            num_direct = num_direct or max(integer_id(row[0], self.domain_range_file) for row in rows) + 1
             domain_range = torch.full((num_direct, 2), -1, dtype=torch.long)
             for row in rows:
-                relation = relation_index.get(row[0]) if relation_index else int(row[0])
+                relation = relation_index.get(row[0]) if relation_index else integer_id(row[0], self.domain_range_file)
                 if relation is None:
                     continue
                 for column, name in enumerate(row[1:3]):
@@ -150,8 +191,12 @@ class TypedSampler(PoolSampler):
             assert self.entity_types is not None
             types = self.entity_types[self.entity_types[:, 0] < graph.num_nodes]
             if self.domain_range is not None:
+                # Relations the file does not list have no class.
+                domain_range = torch.full((graph.num_direct_relations, 2), -1, dtype=torch.long)
+                listed = self.domain_range[: graph.num_direct_relations]
+                domain_range[: len(listed)] = listed
                 # Query relation r (tail corruption) uses the range, r + R (head corruption) the domain.
-                classes = torch.cat([self.domain_range[:, 1], self.domain_range[:, 0]])
+                classes = torch.cat([domain_range[:, 1], domain_range[:, 0]])
             else:
                 classes = observed_classes(graph.to("cpu"), types, max(self.num_types, 1))
             pools = SortedPools.from_pairs(types[:, 1], types[:, 0], deduplicate=True)

@@ -108,6 +108,44 @@ def test_typed_from_metadata_files(tmp_path) -> None:
     assert drawn_sets(sampler, TOY[2:3], head=True) == [set()]  # domain None: no pool, masked
 
 
+def test_typed_reads_the_extension_json_metadata(tmp_path) -> None:
+    import json
+
+    classes = {"0": ["A"], "2": ["A"], "6": ["A"], "1": ["B"], "3": ["B", "A"], "4": ["C"], "9": ["A"]}
+    domain_range = {"0": {"domain": "A", "range": "B"}, "1": {"domain": "None", "range": "C"}}
+    (tmp_path / "entities_classes.json").write_text(json.dumps(classes))
+    (tmp_path / "relation_domain_range.json").write_text(json.dumps(domain_range))
+    sampler = TypedSampler(
+        str(tmp_path / "entities_classes.json"),
+        str(tmp_path / "relation_domain_range.json"),
+        num_negatives=64,
+        filtered=False,
+        fallback="mask",
+        seed=0,
+    )
+    sampler.attach([toy_split()])
+    # Domain A: entity 3 has two classes; entity 9 is not in the graph.
+    assert drawn_sets(sampler, TOY[:1], head=True) == [{0, 2, 3, 6}]
+    assert drawn_sets(sampler, TOY[:1], head=False) == [{1, 3}]  # range B
+    assert drawn_sets(sampler, TOY[2:3], head=True) == [set()]  # domain None: no pool, masked
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("types.json", '{"0": ["A"],\n "1": }', r"types.json, line 2: invalid JSON"),
+        ("types.json", '{"0": "A"}', r"types.json: entry '0' should map to lists of classes"),
+        ("types.tsv", "0\tA\n1 B\n", r"types.tsv, line 2: expected 2 tab-separated fields"),
+        ("types.tsv", "zero\tA\n", r"types.tsv: 'zero' is not an integer id"),
+    ],
+)
+def test_typed_metadata_errors_name_the_file(tmp_path, name: str, text: str, message: str) -> None:
+    (tmp_path / name).write_text(text)
+    sampler = TypedSampler(str(tmp_path / name), num_negatives=4, seed=0)
+    with pytest.raises(ValueError, match=message):
+        sampler.attach([toy_split()])
+
+
 def test_typed_observed_domain_range() -> None:
     sampler = TypedSampler(num_negatives=64, filtered=False, fallback="mask", seed=0)
     sampler.set_types(torch.tensor([[0, 0], [2, 0], [6, 0], [1, 1], [3, 1], [4, 2], [5, 2]]))

@@ -51,22 +51,30 @@ def query_combos(sampler: NegativeSampler, split: LinkPredictionSplit) -> tuple[
 
 @torch.no_grad()
 def pool_sizes(sampler: NegativeSampler, split: LinkPredictionSplit, chunk: int = 1024) -> dict[str, Tensor]:
-    """Per combo: ``multiset`` and ``unique`` pool size (known positives removed), and ``head_side``."""
+    """Per combo: ``multiset`` and ``unique`` pool size (known positives removed), and ``head_side``.
+
+    Counted from the pool entries themselves (``O(pool entries)``, never a ``(combos, num_nodes)`` table), so
+    large graphs with small pools stay cheap; samplers without pools count every entity that is not a known
+    answer."""
     if not sampler.graphs:
         sampler.attach([split])
     device = sampler.graphs[0].graph.device
     known = split.known_answers.to(device)
     anchors, relations, answers, head_side = query_combos(sampler, split)
+    if not isinstance(sampler, PoolSampler):
+        start, end = known.answer_ranges(anchors, relations)
+        size = split.graph.num_nodes - (end - start)
+        return {"multiset": size, "unique": size.clone(), "head_side": head_side}
     multiset, unique = [], []
     for begin in range(0, len(anchors), chunk):
         part = slice(begin, begin + chunk)
-        if isinstance(sampler, PoolSampler):
-            counts = sampler.pool_counts(anchors[part], relations[part], answers[part], 0)
-        else:
-            counts = torch.ones(len(anchors[part]), split.graph.num_nodes, dtype=torch.long, device=device)
-        counts = counts.masked_fill(known.answer_mask(anchors[part], relations[part]), 0)
-        multiset.append(counts.sum(1))
-        unique.append((counts > 0).sum(1))
+        size = len(anchors[part])
+        rows, entities = sampler.pool_ranges(anchors[part], relations[part], answers[part], 0).members()
+        entities = entities.to(rows.device)
+        keep = ~known.contains(anchors[part][rows], relations[part][rows], entities)
+        multiset.append(torch.bincount(rows[keep], minlength=size))
+        distinct = torch.unique(rows[keep] * split.graph.num_nodes + entities[keep])
+        unique.append(torch.bincount(distinct // split.graph.num_nodes, minlength=size))
     return {"multiset": torch.cat(multiset), "unique": torch.cat(unique), "head_side": head_side}
 
 

@@ -243,6 +243,25 @@ def test_pool_statistics_match_reference(name: str, sampler: str) -> None:
     assert statistics["unique/both/pool_lt_10"] == pytest.approx(unique_below_10, abs=0.05)
 
 
+def test_pool_sizes_equal_the_dense_count_for_answer_dependent_pools() -> None:
+    from lit_kgns.backbones import TransE
+    from lit_kgns.samplers import NearestNeighborSampler
+    from lit_kgns.samplers.statistics import pool_sizes, query_combos
+
+    split = dataset("nations").train
+    torch.manual_seed(0)
+    model = TransE(split.graph.num_nodes, split.graph.num_direct_relations, 8)
+    sampler = NearestNeighborSampler(model=model, num_query_results=5, num_negatives=8, seed=0)
+    sampler.attach([split])
+    sizes = pool_sizes(sampler, split, chunk=100)
+    anchors, relations, answers, _ = query_combos(sampler, split)
+    counts = sampler.pool_counts(anchors, relations, answers, 0)
+    counts = counts.masked_fill(split.known_answers.answer_mask(anchors, relations), 0)
+    assert sizes["multiset"].tolist() == counts.sum(1).tolist()
+    assert sizes["unique"].tolist() == (counts > 0).sum(1).tolist()
+    assert 0 < float(sizes["multiset"].float().mean()) < 5  # true answers did leave some pools
+
+
 # ----------------------------------------------------------------- false-negative rates (notes §2)
 def false_negative_rate(name: str, sampler, exclude_positive: bool) -> float:
     data = dataset(name)

@@ -39,12 +39,8 @@ class PoolRanges:
     start: Tensor  # (B,)
     count: Tensor  # (B,)
 
-    @property
-    def available(self) -> Tensor:
-        return self.count
-
     def gather(self, offsets: Tensor) -> Tensor:
-        """Entities at eligible offsets ``(B, K)`` in ``[0, available)`` (rows with nothing give entity 0).
+        """Entities at eligible offsets ``(B, K)`` in ``[0, count)`` (rows with nothing give entity 0).
 
         Positions are computed in ``offsets``' dtype (int32 in :func:`draw`: half the memory traffic of
         int64, which dominates these whole-batch passes on CPU); the result has the dtype of ``flat``."""
@@ -57,7 +53,7 @@ class PoolRanges:
 
     def members(self) -> tuple[Tensor, Tensor]:
         """Flat ``(rows, entities)`` of every eligible pool entry (multiset), for statistics."""
-        available = self.available.clamp(min=0)
+        available = self.count.clamp(min=0)
         rows, offsets = expand_ranges(torch.zeros_like(available), available)
         if len(rows) == 0:
             return rows, rows
@@ -75,7 +71,7 @@ def draw(
     Everything is whole-batch int32 arithmetic (no per-row indexing), since on sparse pools most rows are
     short; ``entities`` has the dtype of the pool table.
     """
-    available = ranges.available.clamp(min=0).to(torch.int32).unsqueeze(1)
+    available = ranges.count.clamp(min=0).to(torch.int32).unsqueeze(1)
     uniform = torch.rand(len(available), num, generator=generator, device=available.device)
     if exhaust_small:
         slots = torch.arange(num, dtype=torch.int32, device=available.device).unsqueeze(0)

@@ -141,7 +141,7 @@ class PoolSampler(NegativeSampler):
         if self.filtered:
             true = known.contains(entities)
             valid = valid & ~true
-        self._last_draw = LastDraw(known, entities, valid, from_fallback, ranges.available, true)
+        self._last_draw = LastDraw(known, entities, valid, from_fallback, ranges.count, true)
         return entities, valid
 
     @property

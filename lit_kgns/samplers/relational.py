@@ -47,7 +47,8 @@ def relational_pools(graph: KGGraph) -> RelationalPools:
     block_start = torch.searchsorted(pools.keys, blocks)
     lengths = block_start.diff()
     block, position = expand_ranges(2 * block_start[:-1], 2 * lengths)
-    source = block_start[:-1][block] + (position - 2 * block_start[:-1][block]) % lengths[block]
+    first = block_start[:-1][block]
+    source = first + (position - 2 * first) % lengths[block]
     num_keys = graph.num_nodes * graph.num_relations
     key_start = None
     if num_keys < DENSE_KEY_LIMIT:

@@ -70,7 +70,6 @@ def pool_sizes(sampler: NegativeSampler, split: LinkPredictionSplit, chunk: int 
         part = slice(begin, begin + chunk)
         size = len(anchors[part])
         rows, entities = sampler.pool_ranges(anchors[part], relations[part], answers[part], 0).members()
-        entities = entities.to(rows.device)
         keep = ~known.contains(anchors[part][rows], relations[part][rows], entities)
         multiset.append(torch.bincount(rows[keep], minlength=size))
         distinct = torch.unique(rows[keep] * split.graph.num_nodes + entities[keep])

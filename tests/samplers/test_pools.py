@@ -91,18 +91,19 @@ def test_relational_pools_equal_brute_force_multisets(dense_keys: bool, monkeypa
             assert counts[row].tolist() == expected.tolist()
 
 
+def typed_on_toy_graph(types_file, domain_range_file) -> TypedSampler:
+    """An unfiltered Typed sampler (mask fallback) on the toy graph, from metadata files."""
+    sampler = TypedSampler(
+        str(types_file), str(domain_range_file), num_negatives=64, filtered=False, fallback="mask", seed=0
+    )
+    sampler.attach([toy_split()])
+    return sampler
+
+
 def test_typed_from_metadata_files(tmp_path) -> None:
     (tmp_path / "types.tsv").write_text("0\tA\n2\tA\n6\tA\n1\tB\n3\tB\n4\tC\n# comment\n")
     (tmp_path / "dr.tsv").write_text("0\tA\tB\n1\tNone\tC\n2\tA\tA\n")
-    sampler = TypedSampler(
-        str(tmp_path / "types.tsv"),
-        str(tmp_path / "dr.tsv"),
-        num_negatives=64,
-        filtered=False,
-        fallback="mask",
-        seed=0,
-    )
-    sampler.attach([toy_split()])
+    sampler = typed_on_toy_graph(tmp_path / "types.tsv", tmp_path / "dr.tsv")
     assert drawn_sets(sampler, TOY[:1], head=True) == [{0, 2, 6}]  # domain A
     assert drawn_sets(sampler, TOY[:1], head=False) == [{1, 3}]  # range B
     assert drawn_sets(sampler, TOY[2:3], head=True) == [set()]  # domain None: no pool, masked
@@ -115,15 +116,7 @@ def test_typed_reads_the_extension_json_metadata(tmp_path) -> None:
     domain_range = {"0": {"domain": "A", "range": "B"}, "1": {"domain": "None", "range": "C"}}
     (tmp_path / "entities_classes.json").write_text(json.dumps(classes))
     (tmp_path / "relation_domain_range.json").write_text(json.dumps(domain_range))
-    sampler = TypedSampler(
-        str(tmp_path / "entities_classes.json"),
-        str(tmp_path / "relation_domain_range.json"),
-        num_negatives=64,
-        filtered=False,
-        fallback="mask",
-        seed=0,
-    )
-    sampler.attach([toy_split()])
+    sampler = typed_on_toy_graph(tmp_path / "entities_classes.json", tmp_path / "relation_domain_range.json")
     # Domain A: entity 3 has two classes; entity 9 is not in the graph.
     assert drawn_sets(sampler, TOY[:1], head=True) == [{0, 2, 3, 6}]
     assert drawn_sets(sampler, TOY[:1], head=False) == [{1, 3}]  # range B

@@ -57,15 +57,15 @@ def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> No
 
 
 def mean_std_table(rows: list[dict[str, str]], key: str, budget: str) -> str:
-    """Markdown table of test MRR / Hits@10 (mean ± std over seeds) per ``(row[key], sampler)``."""
-    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    """Markdown table of test MRR / Hits@10 (mean ± std over seeds) per ``(row[key], sampler, row[budget])``."""
+    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for row in rows:
-        groups.setdefault((row[key], row["sampler"]), []).append(row)
+        groups.setdefault((row[key], row["sampler"], row[budget]), []).append(row)
     lines = [
         f"| {key} | sampler | seeds | {budget} | test MRR | test Hits@10 |",
         "| --- | --- | ---: | ---: | --- | --- |",
     ]
-    for (name, sampler), group in sorted(groups.items()):
+    for (name, sampler, _), group in sorted(groups.items()):
         cells = []
         for metric in ("test_mrr", "test_hits@10"):
             values = [float(row[metric]) for row in group]

@@ -7,6 +7,11 @@ Both arms run `configs/kmas/ultra_3g_finetune_grail.yaml`; the uniform arm adds
 `-c configs/samplers/strict_uniform.yaml`, so model, optimiser, batch size (16), negatives (256), steps and
 evaluation are identical. Results are appended to a CSV (one row per run) so an interrupted sweep resumes
 where it stopped; the table is printed from that file.
+
+A KMAS variant is one more arm, named by ``--kmas-label`` and built from CLI overrides of the KMAS config:
+
+    python benchmarks/kmas_vs_uniform.py --datasets grail_fb237_v1 --arms kmas --kmas-label kmas_tau1_top64 \
+        --kmas-override sampler.init_args.temperature=1 sampler.init_args.top_k=64
 """
 
 from __future__ import annotations
@@ -33,12 +38,14 @@ ARMS = {
 FIELDS = ["dataset", "sampler", "seed", "steps", "test_mrr", "test_hits@10", "seconds"]
 
 
-def run(dataset: str, arm: str, seed: int, steps: int, data_root: str, out_dir: Path) -> dict[str, float]:
+def run(
+    dataset: str, arm: list[str], label: str, seed: int, steps: int, data_root: str, out_dir: Path
+) -> dict[str, float]:
     sys.argv = ["lit-kgns"]
     cli = cli_main(
         [
             "fit",
-            *ARMS[arm],
+            *arm,
             "--data.dataset",
             dataset,
             "--data.root",
@@ -47,7 +54,7 @@ def run(dataset: str, arm: str, seed: int, steps: int, data_root: str, out_dir: 
             f"--data.batches_per_epoch={steps}",
             "--trainer.enable_progress_bar=false",
             "--trainer.logger=false",
-            f"--trainer.default_root_dir={out_dir / f'{dataset}_{arm}_{seed}'}",
+            f"--trainer.default_root_dir={out_dir / f'{dataset}_{label}_{seed}'}",
             "--trainer.limit_val_batches=4",
         ]
     )
@@ -62,7 +69,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="training batches (equal for both arms)")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "kmas_vs_uniform")
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS), help="arms to run")
+    parser.add_argument("--kmas-label", default="kmas", help="name of the KMAS arm in the results (sampler column)")
+    parser.add_argument(
+        "--kmas-override",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CLI options added to the KMAS arm, without the leading dashes (sampler.init_args.top_k=64)",
+    )
     args = parser.parse_args()
+    if args.kmas_override and args.kmas_label == "kmas":
+        parser.error("--kmas-override changes the KMAS arm: name the variant with --kmas-label")
+    arms = {"strict_uniform": ARMS["strict_uniform"]} if "strict_uniform" in args.arms else {}
+    if "kmas" in args.arms:
+        arms[args.kmas_label] = ARMS["kmas"] + [f"--{option}" for option in args.kmas_override]
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
     done = read_rows(results)
@@ -70,12 +91,12 @@ def main() -> None:
     # Seeds outermost: an interrupted sweep still covers every dataset.
     for seed in args.seeds:
         for dataset in args.datasets:
-            for arm in ARMS:
-                if (dataset, arm, seed, args.steps) in finished:
+            for label, arm in arms.items():
+                if (dataset, label, seed, args.steps) in finished:
                     continue
                 start = time.perf_counter()
-                metrics = run(dataset, arm, seed, args.steps, args.data_root, args.out)
-                row = {"dataset": dataset, "sampler": arm, "seed": seed, "steps": args.steps, **metrics}
+                metrics = run(dataset, arm, label, seed, args.steps, args.data_root, args.out)
+                row = {"dataset": dataset, "sampler": label, "seed": seed, "steps": args.steps, **metrics}
                 row["seconds"] = round(time.perf_counter() - start, 1)
                 append_rows(results, FIELDS, [row])
                 done.append({key: str(value) for key, value in row.items()})

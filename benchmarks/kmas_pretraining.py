@@ -6,6 +6,7 @@ zero-shot on inductive graphs; several seeds; prints a mean ± std table per tes
 Both arms run `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS,
 200 batches of 32 per epoch, 128 negatives); the uniform arm swaps the sampler for strict uniform with the
 same number of negatives. Rows are appended to a CSV, so an interrupted sweep resumes where it stopped.
+``--arms`` runs a subset, so the two arms can run side by side as two processes with their own ``--out``.
 """
 
 from __future__ import annotations
@@ -66,13 +67,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs of 200 batches (equal for both arms)")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "kmas_pretraining")
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS), help="arms to run")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
     done = read_rows(results)
     finished = {(row["sampler"], int(row["seed"]), int(row["epochs"])) for row in done}
     for seed in args.seeds:
-        for arm in ARMS:
+        for arm in args.arms:
             if (arm, seed, args.epochs) in finished:
                 continue
             start = time.perf_counter()

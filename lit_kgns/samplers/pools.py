@@ -161,7 +161,8 @@ class PoolSampler(NegativeSampler):
         }
 
     def pool_counts(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> Tensor:
-        """``(B, num_nodes)`` multiplicity of each entity in each query's pool (for statistics)."""
+        """``(B, num_nodes)`` multiplicity of each entity in each query's pool: a dense view for inspecting
+        small graphs (pool statistics count from :meth:`pool_ranges` without it)."""
         ranges = self.pool_ranges(anchors, query_relations, answers, graph_id)
         rows, entities = ranges.members()
         counts = torch.zeros(

@@ -68,12 +68,13 @@ def pool_sizes(sampler: NegativeSampler, split: LinkPredictionSplit, chunk: int 
     multiset, unique = [], []
     for begin in range(0, len(anchors), chunk):
         part = slice(begin, begin + chunk)
-        size = len(anchors[part])
+        num_rows, num_nodes = len(anchors[part]), split.graph.num_nodes
         rows, entities = sampler.pool_ranges(anchors[part], relations[part], answers[part], 0).members()
-        keep = ~known.contains(anchors[part][rows], relations[part][rows], entities)
-        multiset.append(torch.bincount(rows[keep], minlength=size))
-        distinct = torch.unique(rows[keep] * split.graph.num_nodes + entities[keep])
-        unique.append(torch.bincount(distinct // split.graph.num_nodes, minlength=size))
+        negative = ~known.contains(anchors[part][rows], relations[part][rows], entities)
+        rows, entities = rows[negative], entities[negative]
+        multiset.append(torch.bincount(rows, minlength=num_rows))
+        distinct = torch.unique(rows * num_nodes + entities)
+        unique.append(torch.bincount(distinct // num_nodes, minlength=num_rows))
     return {"multiset": torch.cat(multiset), "unique": torch.cat(unique), "head_side": head_side}
 
 

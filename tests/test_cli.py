@@ -36,11 +36,13 @@ def test_fast_dev_run_fit_through_cli(tmp_path):
         "--trainer.fast_dev_run=true",
         f"--trainer.default_root_dir={tmp_path}",
         "--test_after_fit=false",
+        "--model.backbone.init_args.message_passing.chunk_mb=0.25",
         *QUICK,
     )
     assert cli.trainer.state.finished
     assert "train/loss" in cli.trainer.callback_metrics
     assert 0 <= cli.trainer.callback_metrics["val/mrr"] <= 1
+    assert cli.model.backbone.entity_model.layers[0].options.chunk_bytes(torch.device("cpu")) == 2**18
 
 
 def print_config(*args: str) -> str:
@@ -59,6 +61,28 @@ def test_print_config_round_trips(tmp_path):
     parsed = yaml.safe_load(first)
     assert parsed["sampler"]["class_path"] == "lit_kgns.samplers.StrictUniformSampler"
     assert parsed["model"]["backbone"]["class_path"] == "lit_kgns.backbones.Ultra"
+
+
+@pytest.mark.parametrize("recipe", ["ultra_3g", "trix", "motif_3g"])
+def test_pretraining_recipes_compose_with_a_sampler_file(recipe):
+    recipe_file, sampler_file = REPO / f"configs/pretrain/{recipe}.yaml", REPO / "configs/kmas/pretrain.yaml"
+    config = yaml.safe_load(print_config("fit", "-c", str(recipe_file), "-c", str(sampler_file)))
+    assert config["data"]["train_datasets"] == ["fb15k-237", "wn18rr", "codex-m"]
+    assert config["model"]["adversarial_temperature"] == 1.0
+    assert config["model"]["optimizer"]["init_args"]["lr"] == 0.0005
+    assert config["sampler"]["class_path"] == "lit_kgns.samplers.KMASSampler"
+    assert config["sampler"]["init_args"]["num_negatives"] == 512
+
+
+def test_unknown_message_passing_implementation_names_the_option_and_choices():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
+        run_cli(
+            "fit", "-c", str(REPO / "configs/quickstart.yaml"),
+            "--model.backbone.init_args.message_passing.implementation=fused",
+        )
+    assert "message_passing.implementation" in err.getvalue()
+    assert "chunked" in err.getvalue()
 
 
 def test_bad_option_names_the_option():

@@ -50,7 +50,14 @@ class KGBackbone(nn.Module, ABC):
         ``query_relations`` ``(B,)``; query-free ones return ``(num_relations, d)`` and ignore it.
         """
 
+    def queries_per_forward(self, graph: KGGraph) -> int | None:
+        """Most queries :meth:`score_all` scores in one forward on ``graph`` (``None``: no limit)."""
+        return None
+
     @torch.no_grad()
     def score_all(self, graph: KGGraph, anchors: Tensor, relations: Tensor, head_queries: Tensor) -> Tensor:
-        """``(B, num_nodes)`` logits of every entity as the answer (evaluation)."""
-        return self(graph, anchors, relations, head_queries)
+        """``(B, num_nodes)`` logits of every entity as the answer (evaluation), in groups of at most
+        :meth:`queries_per_forward` queries so that memory does not grow with the batch."""
+        size = self.queries_per_forward(graph) or max(1, len(anchors))
+        groups = zip(anchors.split(size), relations.split(size), head_queries.split(size), strict=True)
+        return torch.cat([self(graph, *group) for group in groups])

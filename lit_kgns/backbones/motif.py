@@ -13,11 +13,13 @@ from torch.nn import functional as F
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_pretrained
-from lit_kgns.backbones.edges import edges_without
+from lit_kgns.backbones.edges import message_edges
+from lit_kgns.backbones.message_passing import MessagePassingOptions, contracted_propagate
 from lit_kgns.backbones.motif_hypergraph import (
     BINARY_TYPES,
     NUM_HYPEREDGE_TYPES,
     RelationHypergraph,
+    TernaryFactor,
     build_relation_hypergraph,
 )
 from lit_kgns.backbones.ultra import EntityEncoder
@@ -46,8 +48,11 @@ class HypergraphConv(nn.Module):
     zero node whose position row is ones, a factor 1: binary hyperedges simply skip the third factor here.
     """
 
-    def __init__(self, dim: int = 64, dropout: float = 0.2, max_arity: int = 6) -> None:
+    def __init__(
+        self, dim: int = 64, dropout: float = 0.2, max_arity: int = 6, options: MessagePassingOptions | None = None
+    ) -> None:
         super().__init__()
+        self.options = options or MessagePassingOptions()
         self.linear = nn.Linear(2 * dim, dim)
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
@@ -65,7 +70,9 @@ class HypergraphConv(nn.Module):
 
         With ``u_s = h + p_s`` (slot ``s`` in 1..3): binary type ``k`` adds ``w_k * (A_k u_2 + A_k^T u_1)``;
         ternary hyperedges, for each receiving slot, ``sum_p w_k(p) * u_j[n_j(p)] * (M u_l)[p]`` over the
-        ``(n_i, n_j)`` pairs ``p`` of :class:`~lit_kgns.backbones.motif_hypergraph.TernaryFactor`.
+        ``(n_i, n_j)`` pairs ``p`` of :class:`~lit_kgns.backbones.motif_hypergraph.TernaryFactor`, in chunks
+        of pairs (:func:`~lit_kgns.backbones.message_passing.contracted_propagate`: FB15k-237 has 108k pairs
+        per slot, so ``(P, B, d)`` tensors kept for backward would cost about 1 GB per query).
         """
         num_nodes = hidden.shape[0]
         weight = self.rel_embedding.weight  # (7, d)
@@ -78,15 +85,25 @@ class HypergraphConv(nn.Module):
             forward, backward = adjacency[2 * kind], adjacency[2 * kind + 1]
             # slot 1 (rows of A_k) hears slot 2, slot 2 (rows of A_k^T) hears slot 1
             out = out + weight[kind] * ((forward @ shifted[1]) + (backward @ shifted[0])).view_as(hidden)
+        chunk_bytes = self.options.chunk_bytes(hidden.device)
         for slot in range(MAX_ARITY):
             factor = hypergraph.ternary_factor(slot)
             partner_slot, contracted_slot = factor.other_slots
-            # (P, B, d): sum of u_l over the hyperedges of each (n_i, n_j) pair
-            contracted = (factor.contraction @ shifted[contracted_slot]).view(-1, *hidden.shape[1:])
-            partner = shifted[partner_slot].view_as(hidden).index_select(0, factor.pairs[:, 1])  # (P, B, d)
-            message = partner * contracted * weight[factor.pair_type].unsqueeze(1)
-            out = out.index_add(0, factor.pairs[:, 0], message)
+            partner, contracted = shifted[partner_slot].view_as(hidden), shifted[contracted_slot].view_as(hidden)
+            if self.options.implementation == "per_edge":  # the earlier path, kept as the reference
+                out = out + self.per_pair_messages(partner, contracted, weight, factor)
+            else:
+                out = out + contracted_propagate(
+                    partner, contracted, weight, factor.pairs, factor.pair_type, factor.contraction, chunk_bytes
+                )
         return out
+
+    @staticmethod
+    def per_pair_messages(partner: Tensor, contracted: Tensor, weight: Tensor, factor: TernaryFactor) -> Tensor:
+        """The ``per_edge`` reference of the ternary messages, with ``(P, B, d)`` tensors kept for backward."""
+        summed = (factor.contraction @ contracted.reshape(len(contracted), -1)).view(-1, *contracted.shape[1:])
+        message = partner.index_select(0, factor.pairs[:, 1]) * summed * weight[factor.pair_type].unsqueeze(1)
+        return torch.zeros_like(partner).index_add(0, factor.pairs[:, 0], message)
 
 
 class HypergraphRelationEncoder(nn.Module):
@@ -98,13 +115,18 @@ class HypergraphRelationEncoder(nn.Module):
     """
 
     def __init__(
-        self, dim: int = 64, num_layers: int = 6, dropout: float = 0.2, num_mlp_layers: int = 2
+        self,
+        dim: int = 64,
+        num_layers: int = 6,
+        dropout: float = 0.2,
+        num_mlp_layers: int = 2,
+        options: MessagePassingOptions | None = None,
     ) -> None:
         super().__init__()
         self.dim = dim
         # frozen sinusoidal table, kept for checkpoint compatibility: upstream saves but never reads it
         self.position = nn.Embedding.from_pretrained(sinusoidal_positions(MAX_ARITY + 1, dim), freeze=True)
-        self.layers = nn.ModuleList(HypergraphConv(dim, dropout) for _ in range(num_layers))
+        self.layers = nn.ModuleList(HypergraphConv(dim, dropout, options=options) for _ in range(num_layers))
         mlp: list[nn.Module] = []
         for _ in range(num_mlp_layers - 1):
             mlp += [nn.Linear(dim, dim), nn.ReLU()]
@@ -139,6 +161,7 @@ class Motif(KGBackbone):
         dropout: dropout of the hypergraph layers (upstream 0.2, active in training only).
         checkpoint: ``motif_3g`` or a path to a ``{"model": state_dict}`` file, loaded strictly with
             ``weights_only=True``; ``None`` for a randomly initialised model.
+        message_passing: how the entity encoder passes messages (chunk size, evaluation memory).
     """
 
     def __init__(
@@ -148,12 +171,16 @@ class Motif(KGBackbone):
         num_entity_layers: int = 6,
         dropout: float = 0.2,
         checkpoint: str | None = None,
+        message_passing: MessagePassingOptions = MessagePassingOptions(),
     ) -> None:
         super().__init__()
-        self.relation_model = HypergraphRelationEncoder(dim, num_relation_layers, dropout)
-        self.entity_model = EntityEncoder(dim, num_entity_layers)
+        self.relation_model = HypergraphRelationEncoder(dim, num_relation_layers, dropout, options=message_passing)
+        self.entity_model = EntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
             load_pretrained(self, checkpoint)
+
+    def queries_per_forward(self, graph: KGGraph) -> int:
+        return self.entity_model.options.queries_per_forward(graph.num_nodes, self.entity_model.dim)
 
     def relation_hypergraph(self, graph: KGGraph) -> RelationHypergraph:
         return graph.cached("motif_relation_hypergraph", build_relation_hypergraph)
@@ -184,9 +211,7 @@ class Motif(KGBackbone):
     ) -> Tensor:
         query_relations = relations + head_queries.long() * graph.num_direct_relations
         representations = self.relation_representations(graph, query_relations)  # (B, 2R, d)
-        edge_index, edge_type = graph.edge_index, graph.edge_type
-        if removed_edges is not None:
-            edge_index, edge_type = edges_without(graph, removed_edges)
+        edge_index, edge_type = message_edges(graph, removed_edges)
         return self.entity_model(
             edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
         )

@@ -7,6 +7,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch_geometric.nn import MessagePassing
 
+from lit_kgns.backbones.message_passing import MessagePassingOptions, relational_propagate
+
 
 class RelationalConv(MessagePassing):
     """One NBFNet layer (Zhu et al., 2021, Eq. 6) with ULTRA's parameter names.
@@ -18,14 +20,24 @@ class RelationalConv(MessagePassing):
     representations (entity graph, ``project_relations=True``).
 
     Tensors are node-major, ``(N, B, d)``: gathering and summing messages then move whole rows, which
-    is several times faster on CPU than working along the node dimension of ``(B, N, d)``.
+    is several times faster on CPU than working along the node dimension of ``(B, N, d)``. Messages go
+    through :func:`~lit_kgns.backbones.message_passing.relational_propagate`, which keeps no per-edge
+    tensor, and ``W [h ; a]`` is computed as ``W_1 h + W_2 a`` so that no concatenation is kept for
+    backward either; ``options.implementation = "per_edge"`` runs the earlier layer (PyG messages, a
+    concatenation) as a reference.
     """
 
     def __init__(
-        self, dim: int, num_relation: int = 4, project_relations: bool = False, layer_norm: bool = True
+        self,
+        dim: int,
+        num_relation: int = 4,
+        project_relations: bool = False,
+        layer_norm: bool = True,
+        options: MessagePassingOptions | None = None,
     ) -> None:
         super().__init__(aggr="add", flow="target_to_source", node_dim=0)
         self.dim = dim
+        self.options = options or MessagePassingOptions()
         self.project_relations = project_relations
         if project_relations:
             self.relation_projection = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
@@ -58,28 +70,45 @@ class RelationalConv(MessagePassing):
             aggregated = sum(
                 (matrix @ flat).view_as(x) * relation[kind] for kind, matrix in enumerate(adjacency)
             )
-        else:
+        elif self.options.implementation == "per_edge":
             aggregated = self.propagate(
                 edge_index, x=x, relation=relation, edge_type=edge_type, size=(num_nodes, num_nodes)
             )
-        output = self.linear(torch.cat([x, aggregated + boundary], dim=-1))
+            return self.update_states(self.linear(torch.cat([x, aggregated + boundary], dim=-1)))
+        else:
+            chunk_bytes = self.options.chunk_bytes(x.device)
+            aggregated = relational_propagate(x, relation, edge_index, edge_type, num_nodes, chunk_bytes)
+        aggregated = aggregated.add_(boundary)  # a fresh sum that backward does not need: updated in place
+        weight = self.linear.weight  # (d, 2d): [W_1 W_2]
+        output = torch.addmm(self.linear.bias, x.reshape(-1, self.dim), weight[:, : self.dim].t())
+        output = output.addmm_(aggregated.reshape(-1, self.dim), weight[:, self.dim :].t())  # no extra sum
+        return self.update_states(output.view_as(x))
+
+    def update_states(self, output: Tensor) -> Tensor:
         if self.layer_norm is not None:
             output = self.layer_norm(output)
-        return F.relu(output)
+        return F.relu(output, inplace=self.layer_norm is not None)  # LayerNorm's backward needs its input only
 
     def message(self, x_j: Tensor, relation: Tensor, edge_type: Tensor) -> Tensor:
-        return x_j * relation.index_select(0, edge_type)  # (E, B, d)
+        """The ``per_edge`` reference: one ``(E, B, d)`` message tensor."""
+        return x_j * relation.index_select(0, edge_type)
 
 
 class BellmanFordStack(nn.Module):
     """``num_layers`` residual :class:`RelationalConv` layers started from a boundary condition."""
 
     def __init__(
-        self, dim: int, num_layers: int, num_relation: int = 4, project_relations: bool = False
+        self,
+        dim: int,
+        num_layers: int,
+        num_relation: int = 4,
+        project_relations: bool = False,
+        options: MessagePassingOptions | None = None,
     ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            RelationalConv(dim, num_relation, project_relations=project_relations) for _ in range(num_layers)
+            RelationalConv(dim, num_relation, project_relations=project_relations, options=options)
+            for _ in range(num_layers)
         )
 
     def propagate_layers(

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lit_kgns.backbones.checkpoints import load_pretrained
+from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.nbfnet import BellmanFordStack
 from lit_kgns.backbones.relation_graph import quiet_sparse
 from lit_kgns.backbones.text import RelationTextSource
@@ -151,6 +152,7 @@ class Semma(RelationConditionedBackbone):
         checkpoint: ``"semma"`` or a path to a ``{"model": state_dict}`` file, loaded strictly with
             ``weights_only=True``. With a learned ``embedding_reducer`` (an encoder other than 64-d) the
             checkpoint's keys must be exactly ours minus the reducer, which keeps its initialisation.
+        message_passing: how the entity encoder passes messages (chunk size, evaluation memory).
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class Semma(RelationConditionedBackbone):
         text_cache_dir: str | None = None,
         text_source: RelationTextSource | None = None,
         checkpoint: str | None = None,
+        message_passing: MessagePassingOptions = MessagePassingOptions(),
     ) -> None:
         super().__init__()
         self.text_source = text_source or RelationTextSource(
@@ -181,7 +184,7 @@ class Semma(RelationConditionedBackbone):
             dim, num_semantic_layers, text_dim or self.text_source.dim, reduction
         )
         self.combiner = CombineEmbeddings(dim)
-        self.entity_model = EntityEncoder(dim, num_entity_layers)
+        self.entity_model = EntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
             load_pretrained(self, checkpoint, data_root, adapt=self._keep_reducer)
 

@@ -11,7 +11,8 @@ from torch.nn import functional as F
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_pretrained
-from lit_kgns.backbones.edges import edges_without
+from lit_kgns.backbones.edges import message_edges
+from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.trix_graph import ROLE_PAIRS, TrixIncidence, build_trix_incidence, role_aggregate
 from lit_kgns.backbones.ultra import EntityEncoder
 from lit_kgns.data.graph import KGGraph
@@ -127,6 +128,7 @@ class Trix(KGBackbone):
         checkpoint: ``trix`` (the released entity-prediction checkpoint, looked up under the data root or
             downloaded) or a path to a ``{"model": state_dict}`` file, loaded strictly with
             ``weights_only=True``; ``None`` for a randomly initialised model.
+        message_passing: how both entity NBFNets pass messages (chunk size, evaluation memory).
     """
 
     def __init__(
@@ -137,14 +139,20 @@ class Trix(KGBackbone):
         num_entity_layers: int = 4,
         num_anchor_samples: int = 8,
         checkpoint: str | None = None,
+        message_passing: MessagePassingOptions = MessagePassingOptions(),
     ) -> None:
         super().__init__()
         self.num_anchor_samples = num_anchor_samples
         self.relation_model = TrixRelationEncoder(dim, num_relation_layers)
-        self.entity_model_1 = TrixEntityEncoder(dim, num_refine_layers)  # its scoring MLP is saved but unused
-        self.entity_model_2 = TrixEntityEncoder(dim, num_entity_layers)
+        # entity_model_1's scoring MLP is saved but unused
+        self.entity_model_1 = TrixEntityEncoder(dim, num_refine_layers, options=message_passing)
+        self.entity_model_2 = TrixEntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
             load_pretrained(self, checkpoint)
+
+    def queries_per_forward(self, graph: KGGraph) -> int:
+        # the refining NBFNet's (N, B, 2d) node features are the largest state
+        return self.entity_model_2.options.queries_per_forward(graph.num_nodes, 2 * self.entity_model_2.dim)
 
     def incidence(self, graph: KGGraph) -> TrixIncidence:
         return graph.cached("trix_incidence", build_trix_incidence)
@@ -159,8 +167,8 @@ class Trix(KGBackbone):
         edge_type: Tensor | None = None,
     ) -> Tensor:
         """``(2R, B, d)`` final relation states of the queries ``(anchor, r, direction)`` (node-major)."""
-        edge_index = graph.edge_index if edge_index is None else edge_index
-        edge_type = graph.edge_type if edge_type is None else edge_type
+        if edge_index is None or edge_type is None:
+            edge_index, edge_type = message_edges(graph)
         entity_queries = relations + head_queries.long() * graph.num_direct_relations
 
         def refine(states: Tensor) -> Tensor:
@@ -232,9 +240,7 @@ class Trix(KGBackbone):
         candidates: Tensor | None = None,
         removed_edges: Tensor | None = None,
     ) -> Tensor:
-        edge_index, edge_type = graph.edge_index, graph.edge_type
-        if removed_edges is not None:
-            edge_index, edge_type = edges_without(graph, removed_edges)
+        edge_index, edge_type = message_edges(graph, removed_edges)
         states = self.relation_states(graph, anchors, relations, head_queries, edge_index, edge_type)
         entity_queries = relations + head_queries.long() * graph.num_direct_relations
         return self.entity_model_2(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_pretrained
-from lit_kgns.backbones.edges import edges_without
+from lit_kgns.backbones.edges import message_edges
+from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.nbfnet import BellmanFordStack
 from lit_kgns.backbones.relation_graph import RelationGraph, build_relation_graph
 from lit_kgns.data.graph import KGGraph
@@ -38,9 +40,16 @@ class EntityEncoder(BellmanFordStack):
     """NBFNet on the entity graph with relation features projected from the relation representations
     (upstream ``EntityNBFNet``), followed by the scoring MLP on ``[h_tail ; query]``."""
 
-    def __init__(self, dim: int = 64, num_layers: int = 6, num_mlp_layers: int = 2) -> None:
-        super().__init__(dim, num_layers, project_relations=True)
+    def __init__(
+        self,
+        dim: int = 64,
+        num_layers: int = 6,
+        num_mlp_layers: int = 2,
+        options: MessagePassingOptions | None = None,
+    ) -> None:
+        super().__init__(dim, num_layers, project_relations=True, options=options)
         self.dim = dim
+        self.options = options or MessagePassingOptions()
         mlp: list[nn.Module] = []
         for _ in range(num_mlp_layers - 1):
             mlp += [nn.Linear(2 * dim, 2 * dim), nn.ReLU()]
@@ -63,11 +72,21 @@ class EntityEncoder(BellmanFordStack):
         boundary = torch.zeros(num_nodes, len(anchors), self.dim, device=anchors.device)
         boundary[anchors, batch] = query
         relation_features = relation_representations.transpose(0, 1)  # (2R, B, d)
-        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features).transpose(0, 1)  # (B, N, d)
+        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features)  # (N, B, d)
         if candidates is not None:
-            hidden = hidden.gather(1, candidates.unsqueeze(-1).expand(-1, -1, self.dim))  # (B, C, d)
-        feature = torch.cat([hidden, query.unsqueeze(1).expand_as(hidden)], dim=-1)
-        return self.mlp(feature).squeeze(-1)
+            hidden = hidden[candidates.t(), batch]  # (C, B, d)
+        return self.score(hidden, query).t()
+
+    def score(self, hidden: Tensor, query: Tensor) -> Tensor:
+        """``MLP([h ; q])`` of node states ``(M, B, d)`` and their queries ``(B, d)`` -> logits ``(M, B)``.
+
+        The first layer is applied as ``W_h h + (W_q q + b)``: the query half once per query, not per node,
+        and no ``(M, B, 2d)`` concatenation.
+        """
+        first, rest = self.mlp[0], self.mlp[1:]
+        weight = first.weight  # (out, 2d): [W_h W_q]
+        output = F.linear(hidden, weight[:, : self.dim]).add_(F.linear(query, weight[:, self.dim :], first.bias))
+        return rest(output).squeeze(-1)
 
 
 class RelationConditionedBackbone(KGBackbone):
@@ -78,6 +97,9 @@ class RelationConditionedBackbone(KGBackbone):
     """
 
     entity_model: EntityEncoder
+
+    def queries_per_forward(self, graph: KGGraph) -> int:
+        return self.entity_model.options.queries_per_forward(graph.num_nodes, self.entity_model.dim)
 
     def relation_graph(self, graph: KGGraph) -> RelationGraph:
         return graph.cached("ultra_relation_graph", build_relation_graph)
@@ -93,9 +115,7 @@ class RelationConditionedBackbone(KGBackbone):
     ) -> Tensor:
         representations = self.relation_representations(graph, relations)
         query_relations = relations + head_queries.long() * graph.num_direct_relations
-        edge_index, edge_type = graph.edge_index, graph.edge_type
-        if removed_edges is not None:
-            edge_index, edge_type = edges_without(graph, removed_edges)
+        edge_index, edge_type = message_edges(graph, removed_edges)
         return self.entity_model(
             edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
         )
@@ -114,6 +134,7 @@ class Ultra(RelationConditionedBackbone):
         checkpoint: a catalog name (``ultra_3g``, ``ultra_4g``, ``ultra_50g``) or a path to a
             ``{"model": state_dict}`` file, loaded strictly with ``weights_only=True``; ``None`` for a
             randomly initialised model.
+        message_passing: how the entity encoder passes messages (chunk size, evaluation memory).
     """
 
     def __init__(
@@ -122,10 +143,11 @@ class Ultra(RelationConditionedBackbone):
         num_relation_layers: int = 6,
         num_entity_layers: int = 6,
         checkpoint: str | None = None,
+        message_passing: MessagePassingOptions = MessagePassingOptions(),
     ) -> None:
         super().__init__()
         self.relation_model = RelationEncoder(dim, num_relation_layers)
-        self.entity_model = EntityEncoder(dim, num_entity_layers)
+        self.entity_model = EntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
             load_pretrained(self, checkpoint)
 

@@ -10,7 +10,7 @@ from toy_graphs import typed_split
 
 from lit_kgns.backbones import Trix
 from lit_kgns.backbones.checkpoints import PRETRAINED, read_state_dict
-from lit_kgns.backbones.edges import edges_without
+from lit_kgns.backbones.edges import message_edges
 from lit_kgns.backbones.trix_graph import (
     ROLE_PAIRS,
     build_trix_incidence,
@@ -183,7 +183,7 @@ def test_removed_edges_are_hidden_from_both_entity_networks():
     anchors, relations, head_queries = removed[:, 0], removed[:, 1], torch.zeros(3, dtype=torch.bool)
     kept = model(graph, anchors, relations, head_queries)
     hidden = model(graph, anchors, relations, head_queries, removed_edges=removed)
-    edge_index, edge_type = edges_without(graph, removed)
+    edge_index, edge_type = message_edges(graph, removed)
     reduced = KGGraph(edge_index, edge_type, graph.num_nodes, graph.num_relations)
     reduced.cache["trix_incidence"] = model.incidence(graph)  # the relation graph stays the full one (upstream)
     assert torch.allclose(hidden, model(reduced, anchors, relations, head_queries), atol=1e-6)

@@ -87,9 +87,9 @@ def test_removed_edges_hide_the_triple_and_its_inverse():
     model = Ultra(dim=8, num_relation_layers=2, num_entity_layers=2).eval()
     triples = torch.tensor([[0, 0, 1], [1, 1, 2]])
     graph = KGGraph.from_triples(triples, num_nodes=3, num_direct_relations=2)
-    from lit_kgns.backbones.edges import edges_without
+    from lit_kgns.backbones.edges import message_edges
 
-    edge_index, edge_type = edges_without(graph, triples[:1])
+    edge_index, edge_type = message_edges(graph, triples[:1])
     assert edge_index.t().tolist() == [[1, 2], [2, 1]]
     assert edge_type.tolist() == [1, 3]
     # Without the edge 0 -> 1, the answer 1 of (0, r0, ?) is unreachable from the anchor: its score changes.

@@ -4,14 +4,15 @@
 
 Evaluation: the released ultra_3g checkpoint on the 822 test queries (upstream protocol), eval batch 32.
 Fine-tuning step: batch 16, 256 strict-uniform negatives, AdamW, the batch's edges hidden (upstream's
-defaults); wall time per step after 2 warm-up steps, and peak memory of the step above the memory before it
-(resident memory on CPU, ``torch.cuda.max_memory_allocated`` on CUDA). The metrics printed alongside
-check that the timed evaluation is the faithful one.
+defaults); wall time per step after 2 warm-up steps, and peak memory of the first step above the memory
+before it (resident memory on CPU, ``torch.cuda.max_memory_allocated`` on CUDA), run before the evaluation.
+The metrics printed alongside check that the timed evaluation is the faithful one.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import time
@@ -68,12 +69,11 @@ def fine_tuning_steps(model: Ultra, split, device: torch.device, steps: int) -> 
             if device.type == "cuda":
                 torch.cuda.synchronize()
             elapsed = time.perf_counter() - start
+        # the first step's peak is the clean one on CPU: later steps reuse memory the allocator kept
+        peaks.append((torch.cuda.max_memory_allocated() - before) / 2**20 if device.type == "cuda" else rss.delta_mb)
         if step >= 2:
             times.append(elapsed)
-            peaks.append(
-                (torch.cuda.max_memory_allocated() - before) / 2**20 if device.type == "cuda" else rss.delta_mb
-            )
-    return times, max(peaks)
+    return times, peaks[0]
 
 
 def main() -> None:
@@ -89,13 +89,15 @@ def main() -> None:
     dataset = load_dataset("grail_fb237_v1", args.data_root)
     model = Ultra(checkpoint=str(Path(args.data_root) / "ultra_ckpts" / "ultra_3g.pth")).to(device).eval()
 
-    seconds, metrics = zero_shot(model, dataset.test, device)
     print(f"device {device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
+    # fine-tuning first (on a copy): its first step's peak is only clean before anything else ran
+    times, peak = fine_tuning_steps(copy.deepcopy(model), dataset.train, device, args.steps)
+    seconds, metrics = zero_shot(model, dataset.test, device)
     print(f"zero-shot ultra_3g, GraIL FB15k-237 v1, 822 queries: {seconds:.1f} s  {metrics}")
-    times, peak = fine_tuning_steps(model, dataset.train, device, args.steps)
     print(
         f"fine-tuning step (batch 16, 256 negatives): {1000 * statistics.median(times):.0f} ms median "
-        f"(min {1000 * min(times):.0f}, max {1000 * max(times):.0f}, {len(times)} steps), peak memory {peak:.0f} MB"
+        f"(min {1000 * min(times):.0f}, max {1000 * max(times):.0f}, {len(times)} steps), "
+        f"peak memory of the first step {peak:.0f} MB"
     )
 
 

@@ -2,6 +2,7 @@
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.kge import RESCAL, ComplEx, DistMult, KGEBackbone, RotatE, TransE, TransH, TransR
+from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.motif import Motif
 from lit_kgns.backbones.semma import Semma
 from lit_kgns.backbones.trix import Trix
@@ -13,6 +14,7 @@ __all__ = [
     "DistMult",
     "KGBackbone",
     "KGEBackbone",
+    "MessagePassingOptions",
     "Motif",
     "RotatE",
     "Semma",

@@ -26,12 +26,13 @@ Implementation = Literal["chunked", "per_edge"]
 
 @dataclass(frozen=True)
 class MessagePassingOptions:
-    """How the entity NBFNets of the KGFM backbones pass messages.
+    """How the KGFM backbones pass messages: the entity NBFNets, and MOTIF's hypergraph relation layers.
 
     Args:
-        implementation: ``chunked`` (:func:`relational_propagate`, the default) or ``per_edge`` (the
-            earlier layer: PyG's ``MessagePassing`` with one message per edge kept for backward,
-            ``O(E * B * d)`` memory per layer; kept as the reference for tests and benchmarks).
+        implementation: ``chunked`` (:func:`relational_propagate` and :func:`contracted_propagate`, the
+            default) or ``per_edge`` (the earlier layers, kept as the reference for tests and benchmarks:
+            PyG's ``MessagePassing`` with one message per edge, and one per hyperedge pair in MOTIF, kept for
+            backward, ``O(E * B * d)`` memory per layer).
         chunk_mb: size of one chunk of messages, ``(edges, B, d)``, in MiB; ``None`` picks 1 MiB on a CPU
             (a chunk stays in the cache) and 256 MiB on a GPU (fewer, larger kernels). The backward pass
             holds about three such buffers at once.
@@ -94,9 +95,7 @@ def relational_propagate(
     num_nodes = x.shape[0] if num_nodes is None else num_nodes
     chunk_edges = max(1, chunk_bytes // max(1, x.shape[1] * x.shape[2] * x.element_size()))
     relation = relation.to(x.dtype)
-    return _RelationalPropagate.apply(
-        x, relation, edge_index[0], edge_index[1], edge_type, num_nodes, chunk_edges
-    )
+    return _RelationalPropagate.apply(x, relation, edge_index[0], edge_index[1], edge_type, num_nodes, chunk_edges)
 
 
 def _chunks(length: int, size: int) -> list[slice]:
@@ -159,7 +158,6 @@ class _RelationalPropagate(torch.autograd.Function):
                 received.mul_(relation.index_select(0, edge_type[part]))
                 grad_x.index_add_(0, senders[part], received)
         return grad_x, grad_relation, None, None, None, None, None
-
 
 
 def contracted_propagate(

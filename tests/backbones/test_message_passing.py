@@ -24,9 +24,7 @@ def random_edges(num_nodes: int, num_edges: int, num_types: int, seed: int = 0) 
 def per_edge(x: Tensor, relation: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
     """The definition: one message per edge, summed at its receiver ``edge_index[0]``."""
     messages = x[edge_index[1]] * relation[edge_type]
-    return torch.zeros(x.shape[0], messages.shape[1], x.shape[2], dtype=x.dtype).index_add(
-        0, edge_index[0], messages
-    )
+    return torch.zeros(x.shape[0], messages.shape[1], x.shape[2], dtype=x.dtype).index_add(0, edge_index[0], messages)
 
 
 def random_graph(num_nodes: int, num_direct: int, num_triples: int, seed: int = 0) -> KGGraph:

@@ -11,9 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_pretrained
-from lit_kgns.backbones.edges import message_edges
 from lit_kgns.backbones.message_passing import MessagePassingOptions, contracted_propagate
 from lit_kgns.backbones.motif_hypergraph import (
     BINARY_TYPES,
@@ -22,7 +20,7 @@ from lit_kgns.backbones.motif_hypergraph import (
     TernaryFactor,
     build_relation_hypergraph,
 )
-from lit_kgns.backbones.ultra import EntityEncoder
+from lit_kgns.backbones.nbfnet import EntityEncoder, RelationConditionedBackbone
 from lit_kgns.data.graph import KGGraph
 
 MAX_ARITY = 3
@@ -143,7 +141,7 @@ class HypergraphRelationEncoder(nn.Module):
         return self.mlp(hidden).transpose(0, 1)
 
 
-class Motif(KGBackbone):
+class Motif(RelationConditionedBackbone):
     """MOTIF: hypergraph relation encoder, ULTRA's entity encoder conditioned on its output.
 
     Head queries ``(?, r, t)`` are answered as tail queries ``(t, r + R, ?)`` and, as upstream (which turns
@@ -179,8 +177,9 @@ class Motif(KGBackbone):
         if checkpoint is not None:
             load_pretrained(self, checkpoint)
 
-    def queries_per_forward(self, graph: KGGraph) -> int:
-        return self.entity_model.options.queries_per_forward(graph.num_nodes, self.entity_model.dim)
+    def query_representations(self, graph: KGGraph, relations: Tensor, query_relations: Tensor) -> Tensor:
+        """As upstream, MOTIF conditions the relation encoder on ``r + R`` for head queries."""
+        return self.relation_representations(graph, query_relations)
 
     def relation_hypergraph(self, graph: KGGraph) -> RelationHypergraph:
         return graph.cached("motif_relation_hypergraph", build_relation_hypergraph)
@@ -199,20 +198,3 @@ class Motif(KGBackbone):
             return self.relation_model(hypergraph, query_relations)
         unique, inverse = torch.unique(query_relations, return_inverse=True)
         return self.relation_model(hypergraph, unique)[inverse]
-
-    def forward(
-        self,
-        graph: KGGraph,
-        anchors: Tensor,
-        relations: Tensor,
-        head_queries: Tensor,
-        candidates: Tensor | None = None,
-        removed_edges: Tensor | None = None,
-    ) -> Tensor:
-        query_relations = relations + head_queries.long() * graph.num_direct_relations
-        representations = self.relation_representations(graph, query_relations)  # (B, 2R, d)
-        edge_index, edge_type = message_edges(graph, removed_edges)
-        return self.entity_model(
-            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
-        )
-

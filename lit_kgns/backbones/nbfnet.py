@@ -1,4 +1,5 @@
-"""Neural Bellman-Ford layers as ULTRA uses them: DistMult messages, sum aggregation, boundary re-injected."""
+"""Neural Bellman-Ford networks as ULTRA uses them (DistMult messages, sum aggregation, boundary re-injected),
+the entity encoder with its scoring MLP, and the way ULTRA, SEMMA and MOTIF score a query with it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch_geometric.nn import MessagePassing
 
+from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.backbones.edges import message_edges
 from lit_kgns.backbones.message_passing import MessagePassingOptions, relational_propagate
+from lit_kgns.data.graph import KGGraph
 
 
 class RelationalConv(MessagePassing):
@@ -123,3 +127,92 @@ class BellmanFordStack(nn.Module):
         for layer in self.layers:
             hidden = layer(hidden, boundary, edge_index, edge_type, relation_features, adjacency) + hidden
         return hidden
+
+
+class EntityEncoder(BellmanFordStack):
+    """NBFNet on the entity graph with relation features projected from the relation representations
+    (upstream ``EntityNBFNet``), followed by the scoring MLP on ``[h_tail ; query]``."""
+
+    def __init__(
+        self,
+        dim: int = 64,
+        num_layers: int = 6,
+        num_mlp_layers: int = 2,
+        options: MessagePassingOptions | None = None,
+    ) -> None:
+        super().__init__(dim, num_layers, project_relations=True, options=options)
+        self.dim = dim
+        self.options = options or MessagePassingOptions()
+        mlp: list[nn.Module] = []
+        for _ in range(num_mlp_layers - 1):
+            mlp += [nn.Linear(2 * dim, 2 * dim), nn.ReLU()]
+        mlp.append(nn.Linear(2 * dim, 1))
+        self.mlp = nn.Sequential(*mlp)
+
+    def forward(
+        self,
+        edge_index: Tensor,
+        edge_type: Tensor,
+        num_nodes: int,
+        relation_representations: Tensor,
+        anchors: Tensor,
+        query_relations: Tensor,
+        candidates: Tensor | None = None,
+    ) -> Tensor:
+        """Logits ``(B, C)`` of ``candidates`` (or ``(B, num_nodes)``) as tails of ``(anchor, query_relation)``."""
+        batch = torch.arange(len(anchors), device=anchors.device)
+        query = relation_representations[batch, query_relations]  # (B, d)
+        boundary = torch.zeros(num_nodes, len(anchors), self.dim, device=anchors.device)
+        boundary[anchors, batch] = query
+        relation_features = relation_representations.transpose(0, 1)  # (2R, B, d)
+        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features)  # (N, B, d)
+        if candidates is not None:
+            hidden = hidden[candidates.t(), batch]  # (C, B, d)
+        return self.score(hidden, query).t()
+
+    def score(self, hidden: Tensor, query: Tensor) -> Tensor:
+        """``MLP([h ; q])`` of node states ``(M, B, d)`` and their queries ``(B, d)`` -> logits ``(M, B)``.
+
+        The first layer is applied as ``W_h h + (W_q q + b)``: the query half once per query, not per node,
+        and no ``(M, B, 2d)`` concatenation.
+        """
+        first, rest = self.mlp[0], self.mlp[1:]
+        weight = first.weight  # (out, 2d): [W_h W_q]
+        output = F.linear(hidden, weight[:, : self.dim]).add_(F.linear(query, weight[:, self.dim :], first.bias))
+        return rest(output).squeeze(-1)
+
+
+class RelationConditionedBackbone(KGBackbone):
+    """ULTRA's way of scoring, shared by ULTRA, SEMMA and MOTIF: relation representations ``(B, 2R, d)``
+    conditioned on each query feed an :class:`EntityEncoder` that runs from the query's anchor on the graph's
+    edges minus ``removed_edges``; head queries ``(?, r, t)`` are answered as ``(t, r + R, ?)``.
+
+    Subclasses provide ``entity_model`` and ``relation_representations``.
+    """
+
+    entity_model: EntityEncoder
+
+    def queries_per_forward(self, graph: KGGraph) -> int:
+        return self.entity_model.options.queries_per_forward(graph.num_nodes, self.entity_model.dim)
+
+    def query_representations(self, graph: KGGraph, relations: Tensor, query_relations: Tensor) -> Tensor:
+        """The ``(B, 2R, d)`` representations the entity encoder reads for queries on direct relations
+        ``relations``, answered on ``query_relations`` (``r`` or ``r + R``). ULTRA and SEMMA condition on the
+        direct relation for both directions, as upstream."""
+        return self.relation_representations(graph, relations)
+
+    def forward(
+        self,
+        graph: KGGraph,
+        anchors: Tensor,
+        relations: Tensor,
+        head_queries: Tensor,
+        candidates: Tensor | None = None,
+        removed_edges: Tensor | None = None,
+    ) -> Tensor:
+        query_relations = relations + head_queries.long() * graph.num_direct_relations
+        representations = self.query_representations(graph, relations, query_relations)
+        edge_index, edge_type = message_edges(graph, removed_edges)
+        return self.entity_model(
+            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates
+        )

@@ -76,6 +76,11 @@ def quiet_sparse() -> Iterator[None]:
         yield
 
 
+def cached_relation_graph(graph: KGGraph) -> RelationGraph:
+    """The relation graph of ``graph``, built once and cached on it."""
+    return graph.cached("ultra_relation_graph", build_relation_graph)
+
+
 def build_relation_graph(graph: KGGraph) -> RelationGraph:
     """Relation graph of ``graph`` with ULTRA's edge types 0 = h2h, 1 = t2t, 2 = h2t, 3 = t2h.
 

@@ -18,10 +18,10 @@ from torch.nn import functional as F
 
 from lit_kgns.backbones.checkpoints import load_pretrained
 from lit_kgns.backbones.message_passing import MessagePassingOptions
-from lit_kgns.backbones.nbfnet import BellmanFordStack
-from lit_kgns.backbones.relation_graph import quiet_sparse
+from lit_kgns.backbones.nbfnet import BellmanFordStack, EntityEncoder, RelationConditionedBackbone
+from lit_kgns.backbones.relation_graph import cached_relation_graph, quiet_sparse
 from lit_kgns.backbones.text import RelationTextSource
-from lit_kgns.backbones.ultra import EntityEncoder, RelationConditionedBackbone, RelationEncoder
+from lit_kgns.backbones.ultra import RelationEncoder
 from lit_kgns.data.graph import KGGraph
 
 Reduction = Literal["auto", "none", "linear", "project", "truncate"]
@@ -223,5 +223,5 @@ class Semma(RelationConditionedBackbone):
         """Fused ``(B, 2R, d)`` representations conditioned on ``query_relations`` ``(B,)``."""
         if query_relations is None:
             raise ValueError("Semma's relation representations are query-conditioned: pass query_relations")
-        structural = self.relation_model(self.relation_graph(graph), query_relations)  # (B, 2R, d)
+        structural = self.relation_model(cached_relation_graph(graph), query_relations)  # (B, 2R, d)
         return self.combiner(structural, self.semantic_representations(graph))

@@ -13,8 +13,8 @@ from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_pretrained
 from lit_kgns.backbones.edges import message_edges
 from lit_kgns.backbones.message_passing import MessagePassingOptions
+from lit_kgns.backbones.nbfnet import EntityEncoder
 from lit_kgns.backbones.trix_graph import ROLE_PAIRS, TrixIncidence, build_trix_incidence, role_aggregate
-from lit_kgns.backbones.ultra import EntityEncoder
 from lit_kgns.data.graph import KGGraph
 
 

@@ -12,6 +12,7 @@ from lit_kgns.backbones import Motif, Trix, Ultra
 from lit_kgns.backbones.message_passing import MessagePassingOptions, contracted_propagate, relational_propagate
 from lit_kgns.backbones.motif import HypergraphConv
 from lit_kgns.backbones.motif_hypergraph import build_relation_hypergraph
+from lit_kgns.backbones.relation_graph import cached_relation_graph
 from lit_kgns.data.graph import KGGraph
 
 
@@ -221,7 +222,7 @@ def test_ultra_training_forward_keeps_node_states_not_per_edge_messages():
         torch.manual_seed(0)
         options = MessagePassingOptions(implementation=implementation)
         model = Ultra(dim=dim, num_relation_layers=layers, num_entity_layers=layers, message_passing=options)
-        model.relation_graph(graph)  # built once per graph, cached: not part of a step
+        cached_relation_graph(graph)  # built once per graph, cached: not part of a step
         return saved_bytes(lambda: training_scores(model, graph, batch=batch))
 
     chunked, reference = forward("chunked"), forward("per_edge")

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from lit_kgns.backbones.checkpoints import PRETRAINED, read_state_dict
+from lit_kgns.backbones.relation_graph import cached_relation_graph
 from lit_kgns.backbones.ultra import Ultra
 from lit_kgns.data.graph import KGGraph
 
@@ -72,7 +73,7 @@ def test_head_query_is_the_tail_query_of_the_inverse_relation():
     torch.manual_seed(0)
     model = Ultra(dim=8, num_relation_layers=2, num_entity_layers=2).eval()
     graph = small_graph()
-    relation_graph = model.relation_graph(graph)
+    relation_graph = cached_relation_graph(graph)
     anchors, relations = torch.tensor([4]), torch.tensor([1])
     head = model(graph, anchors, relations, torch.tensor([True]))
     representations = model.relation_model(relation_graph, relations)

@@ -31,14 +31,18 @@ REPO = Path(__file__).resolve().parents[1]
 def describe(sampler: NegativeSampler, backbone: Ultra, positives: torch.Tensor, held_out: TripleIndex) -> dict:
     graph = sampler.graphs[0].graph
     negatives = sampler.sample(positives)
-    anchors, query_relations, answers = sampler.query(positives, negatives.head_corrupted, graph)
+    queries = negatives.queries(positives, graph.num_direct_relations)
     mask = negatives.mask
-    true = held_out.contains(anchors.unsqueeze(1), query_relations.unsqueeze(1), negatives.entities) & mask
+    true = held_out.contains(
+        queries.anchors.unsqueeze(1), queries.query_relations.unsqueeze(1), negatives.entities
+    ) & mask
     above = torch.zeros_like(mask)
     for part in torch.arange(len(positives)).split(32):
-        candidates = torch.cat([answers[part].unsqueeze(1), negatives.entities[part]], dim=1)
+        candidates = torch.cat([queries.answers[part].unsqueeze(1), negatives.entities[part]], dim=1)
         relations = positives[part, 1]
-        scores = backbone(graph, anchors[part], relations, negatives.head_corrupted[part], candidates, positives[part])
+        scores = backbone(
+            graph, queries.anchors[part], relations, negatives.head_corrupted[part], candidates, positives[part]
+        )
         above[part] = scores[:, 1:] > scores[:, :1]
     distinct = torch.tensor([len(set(row[m].tolist())) for row, m in zip(negatives.entities, mask, strict=True)])
     valid = mask.sum().clamp(min=1)

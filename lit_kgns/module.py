@@ -10,10 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
-from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.data.protocol import split_source
 from lit_kgns.losses import LOSSES, margin_ranking, nssa, self_adversarial_bce
 from lit_kgns.metrics import TIE_POLICIES, RankingMetrics, filtered_ranks
-from lit_kgns.samplers.base import NegativeSampler
 from lit_kgns.scoring import score_both_directions, score_candidates
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -27,11 +26,13 @@ def default_optimizer(parameters: Iterable[nn.Parameter]) -> torch.optim.Optimiz
 class KGLinkPrediction(pl.LightningModule):
     """Trains and evaluates a :class:`KGBackbone` for link prediction.
 
-    Training: negatives come from the :class:`NegativeSampler` Callback of the Trainer; the batch's own
-    triples are hidden from message passing (``remove_batch_edges``); the loss is BCE with
-    self-adversarial negative weights. Evaluation: filtered ranking of every entity for the head and the
-    tail query of each triple, pooled; metrics are logged as ``val/mrr``, ``test/hits@10``, ... and, with
-    several graphs, per graph (``test/<graph>/mrr``) plus their unweighted mean.
+    Training: the batch holds its positives and the negatives the sampler Callback drew for them
+    (``batch["negatives"]``); the batch's own triples are hidden from message passing
+    (``remove_batch_edges``); the loss is BCE with self-adversarial negative weights. Evaluation: filtered
+    ranking of every entity for the head and the tail query of each triple, pooled; metrics are logged as
+    ``val/mrr``, ``test/hits@10``, ... and, with several graphs, per graph (``test/<graph>/mrr``) plus their
+    unweighted mean. Graphs come from the DataModule, already on the device
+    (:class:`~lit_kgns.data.protocol.SplitSource`).
 
     Args:
         backbone: the link predictor.
@@ -75,37 +76,21 @@ class KGLinkPrediction(pl.LightningModule):
         self.loss = loss
         self.margin = margin if margin is not None else {"margin": 1.0, "nssa": 9.0}.get(loss, 0.0)
         self.metrics = nn.ModuleDict()
-        self._device_splits: dict[int, LinkPredictionSplit] = {}
-
-    # ----------------------------------------------------------------- plumbing
-    @property
-    def negative_sampler(self) -> NegativeSampler:
-        samplers = [callback for callback in self.trainer.callbacks if isinstance(callback, NegativeSampler)]
-        if len(samplers) != 1:
-            raise RuntimeError(
-                f"training needs exactly one NegativeSampler callback in the Trainer, found {len(samplers)} "
-                "(CLI: --sampler lit_kgns.samplers.StrictUniformSampler)"
-            )
-        return samplers[0]
-
-    def on_device(self, split: LinkPredictionSplit) -> LinkPredictionSplit:
-        """``split`` on the module's device, moved once and cached with its derived structures."""
-        cached = self._device_splits.get(id(split))
-        if cached is None or cached.graph.device != self.device:
-            cached = split.to(self.device)
-            cached.known_answers  # build the filter index once per device  # noqa: B018
-            self._device_splits[id(split)] = cached
-        return cached
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())
 
     # ----------------------------------------------------------------- training
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        positives, graph_id = batch["triples"], int(batch["graph"])
-        split = self.on_device(self.trainer.datamodule.train_splits[graph_id])
-        negatives = self.negative_sampler.sample(positives, graph_id)
-        scores = score_candidates(self.backbone, split.graph, positives, negatives, self.remove_batch_edges)
+        positives = batch["triples"]
+        graph = split_source(self.trainer).train_splits[int(batch["graph"])].graph
+        negatives = batch.get("negatives")
+        if negatives is None:
+            raise RuntimeError(
+                "the training batch holds no negatives: training needs a NegativeSampler callback in the Trainer "
+                "(CLI: --sampler lit_kgns.samplers.StrictUniformSampler)"
+            )
+        scores = score_candidates(self.backbone, graph, positives, negatives, self.remove_batch_edges)
         loss = self.compute_loss(scores, negatives.mask)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
         return loss
@@ -127,13 +112,13 @@ class KGLinkPrediction(pl.LightningModule):
         return self.metrics[key]  # type: ignore[return-value]
 
     def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
-        split = self.on_device(self.trainer.datamodule.splits(stage)[dataloader_idx])
+        split = split_source(self.trainer).splits(stage)[dataloader_idx]
         queries = score_both_directions(self.backbone, split, triples)
         ranks, num_negatives = filtered_ranks(queries.scores, queries.answers, queries.known, self.ties)
         self._metric(stage, dataloader_idx).update(ranks, num_negatives)
 
     def _log_evaluation(self, stage: str) -> None:
-        splits = self.trainer.datamodule.splits(stage)
+        splits = split_source(self.trainer).splits(stage)
         per_graph = []
         for index, split in enumerate(splits):
             metric = self._metric(stage, index)
@@ -162,7 +147,7 @@ class KGLinkPrediction(pl.LightningModule):
 
     def predict_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         """Top-k filtered answers of the tail and head query of each triple, with the true answer's rank."""
-        split = self.on_device(self.trainer.datamodule.splits("predict")[dataloader_idx])
+        split = split_source(self.trainer).splits("predict")[dataloader_idx]
         queries = score_both_directions(self.backbone, split, batch)
         scores, answers, known = queries.scores, queries.answers, queries.known
         ranks, _ = filtered_ranks(scores, answers, known, self.ties)

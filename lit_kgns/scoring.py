@@ -9,7 +9,7 @@ from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
-from lit_kgns.samplers.base import NegativeBatch
+from lit_kgns.negatives import NegativeBatch
 
 
 def score_candidates(
@@ -18,14 +18,25 @@ def score_candidates(
     """``(B, 1 + K)`` scores: column 0 the positive's answer, then its ``K`` negatives.
 
     A head corruption of ``(h, r, t)`` is the query ``(?, r, t)``. With ``hide_batch`` the positives and
-    every corrupted triple are removed from message passing (ULTRA's ``remove_easy_edges``).
+    every corrupted triple are removed from message passing (ULTRA's ``remove_easy_edges``). Training, the
+    samplers' hardness and the KMAS diagnostics all score through here, so they hide the same edges.
     """
-    heads, relations, tails = positives.t()
-    anchors = torch.where(negatives.head_corrupted, tails, heads)
-    answers = torch.where(negatives.head_corrupted, heads, tails)
-    candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
+    queries = negatives.queries(positives, graph.num_direct_relations)
+    candidates = torch.cat([queries.answers.unsqueeze(1), negatives.entities], dim=1)
     removed = torch.cat([positives.unsqueeze(1), negatives.triples(positives)], dim=1) if hide_batch else None
-    return backbone(graph, anchors, relations, negatives.head_corrupted, candidates, removed)
+    return backbone(graph, queries.anchors, queries.relations, queries.head_queries, candidates, removed)
+
+
+@torch.no_grad()
+def diagnostic_scores(backbone: KGBackbone, graph: KGGraph, positives: Tensor, negatives: NegativeBatch) -> Tensor:
+    """:func:`score_candidates` without gradient and in eval mode (the mode is restored): what samplers'
+    diagnostics read, on the same hidden edges as training."""
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        return score_candidates(backbone, graph, positives, negatives)
+    finally:
+        backbone.train(was_training)
 
 
 @dataclass

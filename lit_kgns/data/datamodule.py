@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -15,7 +17,7 @@ from lit_kgns.data.batches import (
     UnpaddedDistributedSampler,
 )
 from lit_kgns.data.catalog import load_dataset
-from lit_kgns.data.graph import KGDataset, LinkPredictionSplit
+from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 
 
 def _as_list(names: str | list[str] | None) -> list[str]:
@@ -27,9 +29,15 @@ def _as_list(names: str | list[str] | None) -> list[str]:
 class KGDataModule(pl.LightningDataModule):
     """Serves transductive, inductive(e) and inductive(e,r) benchmarks by catalog name.
 
-    Batches hold positive triples only; negatives are drawn in the training process by the sampler
-    Callback. Several training datasets form a pretraining mixture; several validation / test datasets
-    are evaluated one after the other (one dataloader each) and reported per graph and on average.
+    Batches hold positive triples only (``{"triples": (B, 3), "graph": id}``); the sampler Callback adds
+    the negatives on the training device. Several training datasets form a pretraining mixture; several
+    validation / test datasets are evaluated one after the other (one dataloader each) and reported per
+    graph and on average.
+
+    It is the one owner of the splits on the training device: ``setup`` moves each graph there once (a
+    transductive dataset's stages keep sharing one graph, so its derived structures are built once) and
+    ``train_splits`` / :meth:`splits` serve them to the module and the samplers
+    (:class:`~lit_kgns.data.protocol.SplitSource`). The dataloaders read the triples from the CPU copies.
 
     Args:
         dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``); with no name at
@@ -73,9 +81,21 @@ class KGDataModule(pl.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
         self._datasets: dict[str, KGDataset] = {}
+        self._device_graphs: dict[tuple[int, str], KGGraph] = {}
         self.train_splits: list[LinkPredictionSplit] = []
         self.valid_splits: list[LinkPredictionSplit] = []
         self.test_splits: list[LinkPredictionSplit] = []
+
+    @classmethod
+    def from_datasets(cls, datasets: Sequence[KGDataset], **options: Any) -> KGDataModule:
+        """A DataModule over datasets already in memory (tests, notebooks, data built in Python); the
+        per-stage options (``train_datasets``, ...) name them by ``KGDataset.name``."""
+        names = [dataset.name for dataset in datasets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"dataset names must be unique, got {names}")
+        datamodule = cls(dataset=options.pop("dataset", names), **options)
+        datamodule._datasets.update({dataset.name: dataset for dataset in datasets})
+        return datamodule
 
     def dataset(self, name: str) -> KGDataset:
         if name not in self._datasets:
@@ -84,30 +104,45 @@ class KGDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit"):
-            self.train_splits = [self.dataset(name).train for name in self.train_names]
+            self.train_splits = self._on_device([self.dataset(name).train for name in self.train_names])
         if stage in (None, "fit", "validate"):
-            self.valid_splits = [self.dataset(name).valid for name in self.valid_names]
+            self.valid_splits = self._on_device([self.dataset(name).valid for name in self.valid_names])
         if stage in (None, "test", "predict"):
-            self.test_splits = [self.dataset(name).test for name in self.test_names]
+            self.test_splits = self._on_device([self.dataset(name).test for name in self.test_names])
 
     def splits(self, stage: str) -> list[LinkPredictionSplit]:
-        """Evaluation splits of ``stage`` (``val``, ``test`` or ``predict``), in dataloader order."""
+        """Evaluation splits of ``stage`` (``val``, ``test`` or ``predict``) on the device, in dataloader order."""
         return self.valid_splits if stage == "val" else self.test_splits
 
-    def train_dataloader(self) -> DataLoader:
-        plan = TrainingBatchPlan(
-            [len(split.targets) for split in self.train_splits],
-            self.batch_size,
-            self.batches_per_epoch,
-            self.seed,
-        )
-        dataset = TrainingTriples([split.targets for split in self.train_splits])
-        return DataLoader(dataset, sampler=plan, batch_size=None, num_workers=self.num_workers)
+    @property
+    def device(self) -> torch.device:
+        """The training device: the Trainer's root device, the CPU without a Trainer."""
+        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
 
-    def _evaluation_loaders(self, splits: list[LinkPredictionSplit]) -> list[DataLoader]:
-        loaders = []
+    def _on_device(self, splits: list[LinkPredictionSplit]) -> list[LinkPredictionSplit]:
+        """The splits on :attr:`device`, each graph moved once however many splits and stages share it."""
+        device = self.device
+        moved = []
         for split in splits:
-            dataset = EvaluationTriples(split.targets)
+            key = (id(split.graph), str(device))
+            if key not in self._device_graphs:
+                self._device_graphs[key] = split.graph.to(device)
+            graph = self._device_graphs[key]
+            moved.append(
+                LinkPredictionSplit(split.name, graph, split.targets.to(device), split.filter_triples.to(device))
+            )
+        return moved
+
+    def train_dataloader(self) -> DataLoader:
+        targets = [self.dataset(name).train.targets for name in self.train_names]
+        sizes = [len(triples) for triples in targets]
+        plan = TrainingBatchPlan(sizes, self.batch_size, self.batches_per_epoch, self.seed)
+        return DataLoader(TrainingTriples(targets), sampler=plan, batch_size=None, num_workers=self.num_workers)
+
+    def _evaluation_loaders(self, targets: list[torch.Tensor]) -> list[DataLoader]:
+        loaders = []
+        for triples in targets:
+            dataset = EvaluationTriples(triples)
             # Under DDP every query is ranked exactly once (see UnpaddedDistributedSampler).
             sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
             loaders.append(
@@ -118,10 +153,10 @@ class KGDataModule(pl.LightningDataModule):
         return loaders
 
     def val_dataloader(self) -> list[DataLoader]:
-        return self._evaluation_loaders(self.valid_splits)
+        return self._evaluation_loaders([self.dataset(name).valid.targets for name in self.valid_names])
 
     def test_dataloader(self) -> list[DataLoader]:
-        return self._evaluation_loaders(self.test_splits)
+        return self._evaluation_loaders([self.dataset(name).test.targets for name in self.test_names])
 
     def predict_dataloader(self) -> list[DataLoader]:
-        return self._evaluation_loaders(self.test_splits)
+        return self.test_dataloader()

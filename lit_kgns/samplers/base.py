@@ -1,10 +1,11 @@
 """The negative-sampler contract: a Lightning Callback that corrupts a batch of positive triples.
 
 A sampler lives in the training process, reads the training graphs from the DataModule at ``setup``,
-refreshes whatever cache it keeps at step or epoch boundaries, and answers :meth:`NegativeSampler.sample`
-from ``training_step`` on the model's device. Its random numbers come from a generator reseeded for
-every batch from ``(seed, global rank, epoch, batch index)``: ranks draw different negatives, and a run
-resumed from a checkpoint draws exactly the negatives of the uninterrupted run.
+refreshes whatever cache it keeps at step or epoch boundaries, and at the start of every training batch
+puts its negatives into the batch (``batch["negatives"]``, a :class:`~lit_kgns.negatives.NegativeBatch`),
+which ``training_step`` reads. Its random numbers come from a generator reseeded for every batch from
+``(seed, global rank, epoch, batch index)``: ranks draw different negatives, and a run resumed from a
+checkpoint draws exactly the negatives of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -18,32 +19,13 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
+from lit_kgns.data.protocol import split_source
 from lit_kgns.data.triple_index import TripleIndex
+from lit_kgns.negatives import NegativeBatch, Queries
 
 SIDES = ("half", "bernoulli", "tail", "head", "random")
-
-
-@dataclass
-class NegativeBatch:
-    """Negatives for ``B`` positives: ``entities`` replace the head (``head_corrupted``) or the tail.
-
-    ``mask`` is ``(B, K)``, False for slots that hold no valid negative (an empty pool in ``mask`` fallback
-    mode); losses ignore those slots.
-    """
-
-    entities: Tensor  # (B, K)
-    head_corrupted: Tensor  # (B,) bool
-    mask: Tensor  # (B, K) bool
-
-    def triples(self, positives: Tensor) -> Tensor:
-        """The corrupted ``(B, K, 3)`` ``(head, relation, tail)`` triples."""
-        expanded = positives.unsqueeze(1).expand(-1, self.entities.shape[1], -1).clone()
-        column = torch.where(self.head_corrupted, 0, 2)  # (B,)
-        expanded.scatter_(
-            2, column.view(-1, 1, 1).expand(-1, self.entities.shape[1], 1), self.entities.unsqueeze(-1)
-        )
-        return expanded
 
 
 @dataclass(eq=False)
@@ -72,6 +54,14 @@ def bernoulli_head_probability(triples: Tensor, num_direct_relations: int) -> Te
     return torch.where(count > 0, probability, torch.full_like(probability, 0.5)).float()
 
 
+def backbone_of(pl_module: pl.LightningModule) -> KGBackbone:
+    """The backbone a model-driven sampler reads (the module's ``backbone`` attribute)."""
+    backbone = getattr(pl_module, "backbone", None)
+    if not isinstance(backbone, KGBackbone):
+        raise RuntimeError(f"{type(pl_module).__name__} has no `backbone` (a KGBackbone) for the sampler to read")
+    return backbone
+
+
 class NegativeSampler(pl.Callback, ABC):
     """Base class: subclasses implement :meth:`corrupt` and may refresh caches in Lightning hooks.
 
@@ -94,7 +84,7 @@ class NegativeSampler(pl.Callback, ABC):
         self.seed = seed
         self.graphs: list[TrainingGraph] = []
         self._generator: torch.Generator | None = None
-        self._rank = 0
+        self.rank = 0
 
     # ----------------------------------------------------------------- public contract
     def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
@@ -123,16 +113,11 @@ class NegativeSampler(pl.Callback, ABC):
             self._generator = torch.Generator(device=device)
         base = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
         # Python hashes tuples of ints identically in every process (no hash randomisation for ints).
-        self._generator.manual_seed(hash((base, self._rank, epoch, batch_index)) & 0x7FFF_FFFF_FFFF_FFFF)
+        self._generator.manual_seed(hash((base, self.rank, epoch, batch_index)) & 0x7FFF_FFFF_FFFF_FFFF)
 
-    def query(
-        self, positives: Tensor, head_corrupted: Tensor, graph: KGGraph
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """``(anchors, query_relations, answers)``: a head corruption is the query ``(t, r + R, ?)``."""
-        heads, relations, tails = positives.t()
-        anchors = torch.where(head_corrupted, tails, heads)
-        answers = torch.where(head_corrupted, heads, tails)
-        return anchors, relations + head_corrupted.long() * graph.num_direct_relations, answers
+    def queries(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> Queries:
+        """The queries of the corruptions: a head corruption is the query ``(t, r + R, ?)``."""
+        return Queries.of(positives, head_corrupted, self.graphs[graph_id].graph.num_direct_relations)
 
     def choose_sides(self, positives: Tensor, context: TrainingGraph) -> Tensor:
         batch_size = len(positives)
@@ -154,13 +139,14 @@ class NegativeSampler(pl.Callback, ABC):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        datamodule = trainer.datamodule
-        if datamodule is None or not hasattr(datamodule, "train_splits"):
-            raise RuntimeError(
-                f"{type(self).__name__} needs a KGDataModule (with train_splits) in the Trainer"
-            )
-        self._rank = trainer.global_rank
-        self.attach(datamodule.train_splits, pl_module.device)
+        samplers = [callback for callback in trainer.callbacks if isinstance(callback, NegativeSampler)]
+        if len(samplers) > 1:
+            names = ", ".join(type(sampler).__name__ for sampler in samplers)
+            raise RuntimeError(f"the Trainer has {len(samplers)} negative samplers ({names}): keep exactly one")
+        self.rank = trainer.global_rank
+        # the DataModule's splits are on the training device already: the sampler shares their graphs
+        splits = split_source(trainer).train_splits
+        self.attach(splits, splits[0].graph.device if splits else pl_module.device)
 
     def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
         """Index the training graphs (also usable outside a Trainer, e.g. in notebooks and tests)."""
@@ -196,7 +182,13 @@ class NegativeSampler(pl.Callback, ABC):
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
+        """Reseed, let the sampler refresh what it keeps, then put the batch's negatives into it."""
         self.reseed(trainer.current_epoch, batch_idx, pl_module.device)
+        self.before_sampling(trainer, pl_module)
+        batch["negatives"] = self.sample(batch["triples"], int(batch["graph"]))
+
+    def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Called before each training batch is drawn: refresh caches, update a scheduled ratio."""
 
     def state_dict(self) -> dict[str, Any]:
         return {"seed": self.seed}

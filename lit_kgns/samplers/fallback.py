@@ -106,6 +106,15 @@ def shifted(values: Tensor, shift: Tensor) -> Tensor:
     return values.gather(1, index)
 
 
+def fallback_slots(available: Tensor, num: int, mode: str) -> Tensor:
+    """``(B, num)``: the slots :func:`fill` does not take from the row's own pool of ``available`` entries
+    (uniform or widened, or left empty by ``mask`` / ``repeat``)."""
+    if mode == "repeat":
+        return (available <= 0).unsqueeze(1).expand(-1, num)
+    slots = torch.arange(num, device=available.device).unsqueeze(0)
+    return slots >= available.clamp(min=0).unsqueeze(1)
+
+
 def fill(
     ranges: PoolRanges,
     num: int,

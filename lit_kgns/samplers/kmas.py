@@ -2,26 +2,13 @@
 
 Liu et al. (2026, arXiv 2605.27023) draw hard negatives from entity distributions weighted by the
 similarity of relation embeddings produced by the foundation model's relation encoder, mixed with random
-negatives at a scheduled ratio. Only the abstract is public; the concrete choices below (similarity,
-conditioning, weighting, filtering) are this project's and are all options.
-
-For a query ``(anchor, q, ?)`` over the ``2R`` relations (a head corruption of ``(h, r, t)`` is the query
-``(t, r + R, ?)``) the hard distribution is
-
-    ``p(e | q) = Σ_{r'} w_q(r') · 1[e ∈ tails(r')] / |tails(r')|``,   ``w_q = softmax_{top-k}(s(q, r') / τ)``
-
-where ``tails(r')`` are the observed tails of ``r'`` in the training graph (the tails of ``r' + R`` are the
-heads of ``r'``), and with ``weighting="incidence"`` the relation weights are multiplied by ``|tails(r')|``
-first, i.e. ``p(e | q) ∝ Σ_{r'} w_q(r') E_t[e, r']`` (ULTRA's incidence matrix). Nothing dense over
-``relations × entities`` is built: the cache holds a ``(2R, k)`` table of similar relations with cumulative
-weights and a CSR list ``relation → tails``; a hard draw picks a relation per slot by inverse CDF, then a
-uniform tail of it by its CSR offset.
+negatives at a scheduled ratio. Only the abstract is public; the concrete choices (similarity, conditioning,
+weighting, filtering; :mod:`lit_kgns.samplers.kmas_similarity`) are this project's and are all options.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
@@ -29,191 +16,26 @@ import torch
 from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
-from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
-from lit_kgns.data.triple_index import QueryAnswers, TripleIndex
-from lit_kgns.samplers.base import NegativeSampler
+from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.data.triple_index import QueryAnswers
+from lit_kgns.negatives import NegativeBatch
+from lit_kgns.samplers.base import NegativeSampler, backbone_of
+from lit_kgns.samplers.kmas_diagnostics import KMASDiagnostics
+from lit_kgns.samplers.kmas_similarity import (
+    REPRESENTATIONS,
+    SIMILARITIES,
+    WEIGHTINGS,
+    RelationTails,
+    SimilarityCache,
+    build_similarity_cache,
+    draw_hard,
+    relation_tails,
+    similarity_rows,
+)
 from lit_kgns.samplers.schedule import HardRatioSchedule
 from lit_kgns.samplers.uniform import draw_non_answers
 
-SIMILARITIES = ("cosine", "dot")
-REPRESENTATIONS = ("query", "query_diagonal", "mean")
-WEIGHTINGS = ("incidence", "relation")
 
-
-# --------------------------------------------------------------------------- sparse graph structure
-@dataclass(eq=False)
-class RelationTails:
-    """CSR ``relation → distinct tail entities`` over the ``2R`` relations of a graph."""
-
-    offsets: Tensor  # (2R + 1,)
-    entities: Tensor  # (P,) tails of relation r at offsets[r]:offsets[r + 1], sorted
-
-    @property
-    def counts(self) -> Tensor:
-        return self.offsets[1:] - self.offsets[:-1]
-
-    def to(self, device: torch.device) -> RelationTails:
-        return RelationTails(self.offsets.to(device), self.entities.to(device))
-
-
-def relation_tails(graph: KGGraph) -> RelationTails:
-    """The distinct ``(relation, tail)`` pairs of ``graph`` (the pattern of ULTRA's ``E_t``, inverse edges
-    included, so tails of ``r + R`` are heads of ``r``) as CSR; one 1-D sort of ``relation * N + tail``."""
-    keys = torch.unique(graph.edge_type.long() * graph.num_nodes + graph.edge_index[1].long())
-    counts = torch.bincount(keys // graph.num_nodes, minlength=graph.num_relations)
-    offsets = torch.zeros(graph.num_relations + 1, dtype=torch.long, device=keys.device)
-    offsets[1:] = counts.cumsum(0)
-    return RelationTails(offsets, keys % graph.num_nodes)
-
-
-# --------------------------------------------------------------------------- the similarity cache
-@dataclass(eq=False)
-class SimilarityCache:
-    """Per query relation ``q`` (``2R`` rows): ``k`` similar relations and their cumulative weights."""
-
-    neighbours: Tensor  # (2R, k) relation ids, most similar first
-    cumulative: Tensor  # (2R, k) cumulative sampling weights, last column 1 (or 0 if the row is empty)
-    available: Tensor  # (2R,) bool: the row has at least one relation with tails
-
-    def to(self, device: torch.device) -> SimilarityCache:
-        return SimilarityCache(self.neighbours.to(device), self.cumulative.to(device), self.available.to(device))
-
-    def state(self) -> dict[str, Tensor]:
-        return {
-            "neighbours": self.neighbours.cpu(),
-            "cumulative": self.cumulative.cpu(),
-            "available": self.available.cpu(),
-        }
-
-    def fingerprint(self) -> str:
-        """A short hash of the cache (compare caches across ranks or runs)."""
-        import hashlib
-
-        digest = hashlib.sha256()
-        for tensor in (self.neighbours, self.cumulative, self.available):
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return digest.hexdigest()[:16]
-
-
-def _pairwise(left: Tensor, right: Tensor, similarity: str) -> Tensor:
-    """``(..., n, m)`` similarities of ``left (..., n, d)`` and ``right (..., m, d)``."""
-    if similarity == "cosine":
-        left = torch.nn.functional.normalize(left, dim=-1)
-        right = torch.nn.functional.normalize(right, dim=-1)
-    return left @ right.transpose(-1, -2)
-
-
-@torch.no_grad()
-def similarity_rows(
-    backbone: KGBackbone, graph: KGGraph, representation: str, similarity: str, chunk_size: int
-) -> list[tuple[Tensor, Tensor]]:
-    """Similarity rows ``s(q, ·)`` over the ``2R`` relations, as ``(query ids (C,), rows (C, 2R))`` chunks.
-
-    Query-free backbones (``relation_representations`` of shape ``(2R, d)``) give
-    ``s(q, r') = sim(E_q, E_r')`` whatever ``representation`` says. Query-conditioned ones (ULTRA:
-    ``R_c`` ``(2R, d)`` conditioned on the direct relation ``c``; the model answers both ``(·, c, ?)`` and
-    ``(·, c + R, ?)`` from ``R_c``):
-
-    * ``query``: ``s(q, r') = sim(R_c[q], R_c[r'])`` with ``c = q mod R``: the relation space the model itself
-      uses for query ``q`` (the default; one batched relation-model pass over the ``R`` direct relations).
-    * ``query_diagonal``: query-free ``E_q = R_{q mod R}[q]`` (each relation read in its own context), then
-      ``sim(E_q, E_r')``.
-    * ``mean``: query-free ``E_r' = mean_c R_c[r']`` (context averaged over all direct relations).
-
-    All three cost ``R`` relation-model passes on the ``2R``-node relation graph, in chunks of ``chunk_size``.
-    """
-    num_direct, device = graph.num_direct_relations, graph.device
-    conditions = torch.arange(num_direct, device=device)
-    rows: list[tuple[Tensor, Tensor]] = []
-    embeddings: Tensor | None = None
-    mean_sum: Tensor | None = None
-    diagonal: list[Tensor] = []
-    for chunk in conditions.split(chunk_size):
-        output = backbone.relation_representations(graph, chunk).float()
-        if output.dim() == 2:  # query-free: one embedding table, conditioning ignored
-            embeddings = output
-            break
-        if representation == "query":
-            local = torch.arange(len(chunk), device=device)
-            for query_ids in (chunk, chunk + num_direct):
-                queries = output[local, query_ids].unsqueeze(1)  # (C, 1, d)
-                rows.append((query_ids, _pairwise(queries, output, similarity).squeeze(1)))
-        elif representation == "query_diagonal":
-            local = torch.arange(len(chunk), device=device)
-            diagonal.append(torch.stack([output[local, chunk], output[local, chunk + num_direct]]))  # (2, C, d)
-        else:
-            mean_sum = output.sum(0) if mean_sum is None else mean_sum + output.sum(0)
-    if embeddings is None and representation == "query_diagonal":
-        embeddings = torch.cat(diagonal, dim=1).flatten(0, 1)  # direct relations, then inverses
-    elif embeddings is None and representation == "mean":
-        assert mean_sum is not None
-        embeddings = mean_sum / num_direct
-    if embeddings is not None:
-        rows = [
-            (query_ids, _pairwise(embeddings[query_ids], embeddings, similarity))
-            for query_ids in torch.arange(graph.num_relations, device=device).split(chunk_size)
-        ]
-    return rows
-
-
-def build_similarity_cache(
-    rows: list[tuple[Tensor, Tensor]],
-    tail_counts: Tensor,
-    temperature: float,
-    top_k: int | None,
-    include_self: bool,
-    weighting: str,
-) -> SimilarityCache:
-    """Top-k relations per query and ``w_q = softmax(s / τ)`` over them (relations without tails excluded;
-    multiplied by the tail counts for ``incidence`` weighting), stored as cumulative weights."""
-    num_relations = len(tail_counts)
-    k = num_relations if top_k is None else min(top_k, num_relations)
-    neighbours = torch.zeros(num_relations, k, dtype=torch.long, device=tail_counts.device)
-    weights = torch.zeros(num_relations, k, device=tail_counts.device)
-    for query_ids, scores in rows:
-        logits = scores / temperature
-        logits = logits.masked_fill((tail_counts == 0).unsqueeze(0), float("-inf"))
-        if not include_self:
-            logits[torch.arange(len(query_ids), device=logits.device), query_ids] = float("-inf")
-        top = logits.topk(k, dim=1)
-        # A row whose top-k is all -inf has no candidate relation: softmax would give NaN.
-        finite = torch.isfinite(top.values)
-        chunk_weights = torch.softmax(top.values.masked_fill(~finite.any(1, keepdim=True), 0.0), dim=1)
-        chunk_weights = chunk_weights * finite
-        if weighting == "incidence":
-            chunk_weights = chunk_weights * tail_counts[top.indices].float()
-        neighbours[query_ids] = top.indices
-        weights[query_ids] = chunk_weights
-    total = weights.sum(1, keepdim=True)
-    available = total.squeeze(1) > 0
-    cumulative = (weights / total.clamp(min=1e-30)).cumsum(1)
-    cumulative[:, -1] = available.float()  # exact 1 despite rounding: searchsorted never runs off the end
-    return SimilarityCache(neighbours, cumulative, available)
-
-
-def draw_hard(
-    cache: SimilarityCache,
-    tails: RelationTails,
-    query_relations: Tensor,
-    num_samples: int,
-    generator: torch.Generator,
-) -> tuple[Tensor, Tensor]:
-    """``(entities, drawn)`` ``(B, num_samples)``: a similar relation per slot by inverse CDF on the
-    cumulative weights of its query row, then a uniform tail of that relation by CSR offset."""
-    batch_size, device = len(query_relations), query_relations.device
-    cumulative = cache.cumulative[query_relations]  # (B, k)
-    u = torch.rand(batch_size, num_samples, generator=generator, device=device)
-    column = torch.searchsorted(cumulative, u, right=True).clamp(max=cumulative.shape[1] - 1)
-    relations = cache.neighbours[query_relations].gather(1, column)  # (B, n)
-    start, count = tails.offsets[relations], tails.counts[relations]
-    v = torch.rand(batch_size, num_samples, generator=generator, device=device)
-    position = start + (v * count).long().clamp(max=(count - 1).clamp(min=0))
-    entities = tails.entities[position.clamp(max=max(len(tails.entities) - 1, 0))]
-    drawn = cache.available[query_relations].unsqueeze(1) & (count > 0)
-    return entities, drawn
-
-
-# --------------------------------------------------------------------------- the sampler
 class KMASSampler(NegativeSampler):
     """Hybrid negatives: ``round(ρ_t K)`` hard ones from relation-similarity-weighted entity distributions,
     the rest strict uniform (as :class:`~lit_kgns.samplers.StrictUniformSampler`).
@@ -301,8 +123,6 @@ class KMASSampler(NegativeSampler):
         self.refresh_every_n_steps = refresh_every_n_steps
         self.chunk_size = chunk_size
         self.max_retries = max_retries
-        self.diagnostics_every_n_steps = diagnostics_every_n_steps
-        self.diagnostics_batch_size = diagnostics_batch_size
         self.cache_in_checkpoint = cache_in_checkpoint
         self.hard_ratio = 0.0
         self.caches: list[SimilarityCache] = []
@@ -310,26 +130,37 @@ class KMASSampler(NegativeSampler):
         self.last_refresh_step: int | None = None
         self.last_refresh_epoch: int | None = None
         self.last_refresh_seconds: float | None = None
-        self.last_hard_mask: Tensor | None = None
-        self._last_batch: tuple[Tensor, Any, int] | None = None
-        self._evaluation_targets: dict[int, TripleIndex | None] = {}
+        self.diagnostics = (
+            KMASDiagnostics(diagnostics_every_n_steps, diagnostics_batch_size)
+            if diagnostics_every_n_steps is not None
+            else None
+        )
 
     # ----------------------------------------------------------------- sampling
+    def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
+        """As every sampler, plus the ``hard`` slots of the batch (for the diagnostics)."""
+        head_corrupted = self.choose_sides(positives, self.graphs[graph_id])
+        entities, mask, hard = self.draw(positives, head_corrupted, graph_id)
+        return NegativeBatch(entities, head_corrupted, mask, hard)
+
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
-        context = self.graphs[graph_id]
-        anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
-        known = context.known.batch(anchors, query_relations, also=answers)
+        entities, mask, _ = self.draw(positives, head_corrupted, graph_id)
+        return entities, mask
+
+    def draw(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor, Tensor]:
+        """``(entities, mask, hard)``, all ``(B, K)``: strict-uniform draws, the first ``round(ρ K)`` slots
+        replaced by valid hard candidates (``hard`` marks them)."""
+        queries = self.queries(positives, head_corrupted, graph_id)
+        known = self.graphs[graph_id].known.batch(queries.anchors, queries.query_relations, also=queries.answers)
         entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
         num_hard = round(self.hard_ratio * self.num_negatives)
         hard_mask = torch.zeros_like(mask)
         if num_hard > 0 and graph_id < len(self.caches):
-            hard, valid = self.draw_filtered(known, graph_id, query_relations, num_hard)
+            hard, valid = self.draw_filtered(known, graph_id, queries.query_relations, num_hard)
             entities[:, :num_hard] = torch.where(valid, hard, entities[:, :num_hard])
             mask[:, :num_hard] |= valid
             hard_mask[:, :num_hard] = valid
-        self.last_hard_mask = hard_mask
-        self._last_batch = (positives, (entities, head_corrupted, mask), graph_id)
-        return entities, mask
+        return entities, mask, hard_mask
 
     def draw_filtered(
         self, known: QueryAnswers, graph_id: int, query_relations: Tensor, num_hard: int
@@ -355,7 +186,8 @@ class KMASSampler(NegativeSampler):
         super().attach(splits, device)
         self.tails = [context.graph.cached("kmas_relation_tails", relation_tails) for context in self.graphs]
         self.caches = []
-        self._evaluation_targets = {}
+        if self.diagnostics is not None:
+            self.diagnostics.reset()
 
     @torch.no_grad()
     def refresh(self, backbone: KGBackbone) -> float:
@@ -379,7 +211,7 @@ class KMASSampler(NegativeSampler):
         return self.last_refresh_seconds
 
     def _refresh_from(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.refresh(_backbone_of(pl_module))
+        self.refresh(backbone_of(pl_module))
         self.last_refresh_step = trainer.global_step
         self.last_refresh_epoch = trainer.current_epoch
 
@@ -394,16 +226,13 @@ class KMASSampler(NegativeSampler):
         elif self.last_refresh_step is None:  # a fresh run
             self._refresh_from(trainer, pl_module)
         else:  # resumed without cached tables: rebuild from the restored weights, keep the refresh times
-            self.refresh(_backbone_of(pl_module))
+            self.refresh(backbone_of(pl_module))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.refresh_every_n_steps is None and self.last_refresh_epoch != trainer.current_epoch:
             self._refresh_from(trainer, pl_module)
 
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
+    def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         every = self.refresh_every_n_steps
         if every is not None and (
             self.last_refresh_step is None or trainer.global_step - self.last_refresh_step >= every
@@ -418,74 +247,8 @@ class KMASSampler(NegativeSampler):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        every = self.diagnostics_every_n_steps
-        # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1.
-        if every is None or self._last_batch is None or (trainer.global_step - 1) % every:
-            return
-        for key, value in self.diagnostics(trainer, pl_module).items():
-            pl_module.log(key, value, batch_size=1)
-
-    # ----------------------------------------------------------------- diagnostics
-    @torch.no_grad()
-    def diagnostics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
-        """Mean backbone score of hard and of uniform negatives on the first positives of the last batch
-        (one no-grad forward pass), and the share of hard negatives that are validation/test targets of the
-        training graph (false negatives; transductive datasets only)."""
-        assert self._last_batch is not None and self.last_hard_mask is not None
-        positives, (entities, head_corrupted, mask), graph_id = self._last_batch
-        hard = self.last_hard_mask
-        result: dict[str, float] = {}
-        targets = self._targets_of(trainer, graph_id)
-        if targets is not None and bool(hard.any()):
-            context = self.graphs[graph_id]
-            anchors, query_relations, _ = self.query(positives, head_corrupted, context.graph)
-            true = targets.contains(anchors.unsqueeze(1), query_relations.unsqueeze(1), entities)
-            result["kmas/false_negative_rate"] = float(true[hard].float().mean())
-        n = min(self.diagnostics_batch_size, len(positives))
-        backbone = _backbone_of(pl_module)
-        was_training = backbone.training
-        backbone.eval()
-        try:
-            heads, relations, tails = positives[:n].t()
-            anchors = torch.where(head_corrupted[:n], tails, heads)
-            scores = backbone(
-                self.graphs[graph_id].graph,
-                anchors,
-                relations,
-                head_corrupted[:n],
-                entities[:n],
-                positives[:n],
-            )
-        finally:
-            backbone.train(was_training)
-        hard_slots, random_slots = hard[:n], ~hard[:n] & mask[:n]
-        if bool(hard_slots.any()):
-            result["kmas/hard_score_mean"] = float(scores[hard_slots].mean())
-        if bool(random_slots.any()):
-            result["kmas/random_score_mean"] = float(scores[random_slots].mean())
-        return result
-
-    def _targets_of(self, trainer: pl.Trainer, graph_id: int) -> TripleIndex | None:
-        """Validation and test targets living on training graph ``graph_id`` (built once), else ``None``."""
-        if graph_id not in self._evaluation_targets:
-            datamodule = getattr(trainer, "datamodule", None)
-            train_splits = getattr(datamodule, "train_splits", [])
-            index = None
-            if graph_id < len(train_splits):
-                graph = train_splits[graph_id].graph
-                shared = [
-                    split.targets
-                    for split in [
-                        *getattr(datamodule, "valid_splits", []),
-                        *getattr(datamodule, "test_splits", []),
-                    ]
-                    if _same_graph(split.graph, graph)
-                ]
-                if shared:
-                    device = self.graphs[graph_id].graph.device
-                    index = TripleIndex(torch.cat(shared), graph.num_nodes, graph.num_direct_relations).to(device)
-            self._evaluation_targets[graph_id] = index
-        return self._evaluation_targets[graph_id]
+        if self.diagnostics is not None:
+            self.diagnostics.on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     # ----------------------------------------------------------------- checkpoint state
     def state_dict(self) -> dict[str, Any]:
@@ -507,21 +270,3 @@ class KMASSampler(NegativeSampler):
             self.caches = [SimilarityCache(**cache) for cache in caches]
         else:  # rebuilt from the restored weights at fit start
             self.caches = []
-
-
-def _backbone_of(pl_module: pl.LightningModule) -> KGBackbone:
-    backbone = getattr(pl_module, "backbone", None)
-    if not isinstance(backbone, KGBackbone):
-        raise RuntimeError("KMASSampler needs a LightningModule with a `backbone` (KGBackbone) attribute")
-    return backbone
-
-
-def _same_graph(left: KGGraph, right: KGGraph) -> bool:
-    if left is right:
-        return True
-    return (
-        left.num_nodes == right.num_nodes
-        and left.num_relations == right.num_relations
-        and left.edge_index.shape == right.edge_index.shape
-        and bool(torch.equal(left.edge_index.cpu(), right.edge_index.cpu()))
-    )

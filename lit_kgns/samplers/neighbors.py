@@ -12,12 +12,13 @@ A dynamic sampler reads an embedding space from a *source* model:
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from jsonargparse import ArgumentParser
 from torch import Tensor, nn
 
+from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.triple_index import TripleIndex, expand_ranges
 from lit_kgns.samplers.fallback import PoolRanges
@@ -25,12 +26,20 @@ from lit_kgns.samplers.pools import PoolSampler
 
 
 def load_backbone(checkpoint: str, model: nn.Module | None = None) -> nn.Module:
-    """The backbone of a lit_kgns checkpoint (into ``model`` when given)."""
+    """The backbone of a lit_kgns checkpoint: its ``backbone.*`` weights loaded into ``model``, or into the
+    backbone the checkpoint's hyperparameters describe (``class_path`` / ``init_args``, as the CLI saves them)."""
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
     if model is None:
-        from lit_kgns.module import KGLinkPrediction
-
-        return KGLinkPrediction.load_from_checkpoint(checkpoint, map_location="cpu").backbone
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+        config = saved.get("hyper_parameters", {}).get("backbone")
+        if not isinstance(config, dict) or "class_path" not in config:
+            raise ValueError(
+                f"{checkpoint}: the checkpoint does not describe its backbone (saved outside the CLI); "
+                "pass the backbone as `model` and only its weights are read"
+            )
+        parser = ArgumentParser()
+        parser.add_argument("--backbone", type=KGBackbone)
+        model = parser.instantiate_classes(parser.parse_object({"backbone": config})).backbone
+    state = saved["state_dict"]
     model.load_state_dict({k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")})
     return model
 
@@ -104,10 +113,7 @@ class DynamicPoolSampler(PoolSampler):
         self.source.to(pl_module.device)
         self.refresh()
 
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
+    def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         step = trainer.global_step
         if not self.auxiliary and self.refresh_every_n_steps and step and step % self.refresh_every_n_steps == 0:
             self.set_model(pl_module.backbone)

@@ -5,7 +5,7 @@ slice found by two binary searches, so a batch of pools is located without Pytho
 ``(num_keys + 1)`` offset array. Keys used here:
 
 * Corrupt: the *query relation* ``q`` (``r`` for a tail corruption: the observed range of ``r``; ``r + R``
-  for a head corruption: the observed domain of ``r``), the convention of :meth:`NegativeSampler.query`;
+  for a head corruption: the observed domain of ``r``), the convention of :class:`~lit_kgns.negatives.Queries`;
 * Relational: ``anchor * 2R + q'`` over the graph's edges (direct and inverse), so that all edges of an
   anchor in one direction form one slice and those of relation ``q`` one sub-slice inside it.
 """
@@ -20,22 +20,12 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph
-from lit_kgns.data.triple_index import QueryAnswers
+from lit_kgns.negatives import NegativeBatch
 from lit_kgns.samplers.base import NegativeSampler
-from lit_kgns.samplers.fallback import FALLBACKS, PoolRanges, fill
-
-
-@dataclass(eq=False)
-class LastDraw:
-    """What the counters of the last batch are computed from."""
-
-    known: QueryAnswers
-    entities: Tensor
-    valid: Tensor
-    from_fallback: Tensor
-    available: Tensor
-    true: Tensor | None  # known answers among ``entities``, when filtering computed it
+from lit_kgns.samplers.fallback import FALLBACKS, PoolRanges, fallback_slots, fill
+from lit_kgns.scoring import diagnostic_scores
 
 
 @dataclass(eq=False)
@@ -119,7 +109,6 @@ class PoolSampler(NegativeSampler):
         self.fallback = fallback
         self.filtered = filtered
         self.log_every_n_steps = log_every_n_steps
-        self._last_draw: LastDraw | None = None
 
     @abstractmethod
     def pool_ranges(
@@ -129,35 +118,34 @@ class PoolSampler(NegativeSampler):
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         context = self.graphs[graph_id]
-        anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
-        # True answers of this batch's queries (the positive included), gathered once and only if used.
-        known = context.known.batch(anchors, query_relations, also=answers)
-        ranges = self.pool_ranges(anchors, query_relations, answers, graph_id)
-        widen = graph_corrupt_pools(context.graph).ranges(query_relations) if self.fallback == "widen" else None
-        entities, valid, from_fallback = fill(
+        queries = self.queries(positives, head_corrupted, graph_id)
+        ranges = self.pool_ranges(queries.anchors, queries.query_relations, queries.answers, graph_id)
+        widen = (
+            graph_corrupt_pools(context.graph).ranges(queries.query_relations) if self.fallback == "widen" else None
+        )
+        entities, valid, _ = fill(
             ranges, self.num_negatives, self.fallback, context.graph.num_nodes, self.generator, widen
         )
-        true = None
         if self.filtered:
-            true = known.contains(entities)
-            valid = valid & ~true
-        self._last_draw = LastDraw(known, entities, valid, from_fallback, ranges.count, true)
+            # True answers of this batch's queries (the positive included), gathered once.
+            known = context.known.batch(queries.anchors, queries.query_relations, also=queries.answers)
+            valid = valid & ~known.contains(entities)
         return entities, valid
 
-    @property
-    def counters(self) -> dict[str, float]:
-        """Fallback use, empty and small pools, false-negative rate and masked slots of the last batch
-        (computed when read, e.g. at logging steps, not on every batch)."""
-        last = self._last_draw
-        if last is None:
-            return {}
-        true = last.true if last.true is not None else last.known.contains(last.entities)
+    def counters(self, positives: Tensor, negatives: NegativeBatch, graph_id: int = 0) -> dict[str, float]:
+        """Fallback use, empty and small pools, false-negative rate and masked slots of a drawn batch
+        (recomputed from the batch's pools when asked, e.g. at logging steps, not on every batch)."""
+        context = self.graphs[graph_id]
+        queries = negatives.queries(positives, context.graph.num_direct_relations)
+        available = self.pool_ranges(queries.anchors, queries.query_relations, queries.answers, graph_id).count
+        known = context.known.batch(queries.anchors, queries.query_relations, also=queries.answers)
+        from_fallback = fallback_slots(available, self.num_negatives, self.fallback)
         return {
-            "fallback_fraction": float(last.from_fallback.float().mean()),
-            "empty_pool_fraction": float((last.available <= 0).float().mean()),
-            "small_pool_fraction": float((last.available < self.num_negatives).float().mean()),
-            "false_negative_rate": float(true.float().mean()),
-            "masked_fraction": float((~last.valid).float().mean()),
+            "fallback_fraction": float(from_fallback.float().mean()),
+            "empty_pool_fraction": float((available <= 0).float().mean()),
+            "small_pool_fraction": float((available < self.num_negatives).float().mean()),
+            "false_negative_rate": float(known.contains(negatives.entities).float().mean()),
+            "masked_fraction": float((~negatives.mask).float().mean()),
         }
 
     def pool_counts(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> Tensor:
@@ -175,29 +163,21 @@ class PoolSampler(NegativeSampler):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if not self.log_every_n_steps or trainer.global_step % self.log_every_n_steps or not self.counters:
+        # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
+        if not self.log_every_n_steps or (trainer.global_step - 1) % self.log_every_n_steps:
             return
-        size = len(batch["triples"]) if isinstance(batch, dict) else None
-        for name, value in self.counters.items():
+        positives, negatives, graph_id = batch["triples"], batch["negatives"], int(batch["graph"])
+        size = len(positives)
+        for name, value in self.counters(positives, negatives, graph_id).items():
             pl_module.log(f"sampler/{name}", value, batch_size=size)
-        if isinstance(batch, dict) and hasattr(pl_module, "backbone"):
-            pl_module.log(
-                "sampler/hardness",
-                self.hardness(pl_module.backbone, batch["triples"], int(batch["graph"])),
-                batch_size=size,
-            )
+        backbone = getattr(pl_module, "backbone", None)
+        if isinstance(backbone, KGBackbone):
+            pl_module.log("sampler/hardness", self.hardness(backbone, positives, negatives, graph_id), batch_size=size)
 
-    @torch.no_grad()
-    def hardness(self, backbone: torch.nn.Module, positives: Tensor, graph_id: int = 0) -> float:
-        """Mean ``sigmoid(s_neg - s_pos)`` over valid negatives of a fresh draw: the soft probability that a
-        negative outscores its positive (0.5 = as plausible as the positive)."""
-        negatives = self.sample(positives, graph_id)
-        context = self.graphs[graph_id]
-        heads, relations, tails = positives.t()
-        anchors = torch.where(negatives.head_corrupted, tails, heads)
-        answers = torch.where(negatives.head_corrupted, heads, tails)
-        candidates = torch.cat([answers.unsqueeze(1), negatives.entities], dim=1)
-        scores = backbone(context.graph, anchors, relations, negatives.head_corrupted, candidates)
+    def hardness(self, backbone: KGBackbone, positives: Tensor, negatives: NegativeBatch, graph_id: int = 0) -> float:
+        """Mean ``sigmoid(s_neg - s_pos)`` over the valid negatives of a batch, scored as training scores them:
+        the soft probability that a negative outscores its positive (0.5 = as plausible as the positive)."""
+        scores = diagnostic_scores(backbone, self.graphs[graph_id].graph, positives, negatives)
         margin = torch.sigmoid(scores[:, 1:] - scores[:, :1])
         mask = negatives.mask.float()
         return float((margin * mask).sum() / mask.sum().clamp(min=1))

@@ -81,7 +81,6 @@ class StrictUniformSampler(NegativeSampler):
     """
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
-        context = self.graphs[graph_id]
-        anchors, query_relations, answers = self.query(positives, head_corrupted, context.graph)
-        known = context.known.batch(anchors, query_relations, also=answers)
+        queries = self.queries(positives, head_corrupted, graph_id)
+        known = self.graphs[graph_id].known.batch(queries.anchors, queries.query_relations, also=queries.answers)
         return draw_non_answers(known, self.num_negatives, self.generator)

@@ -10,8 +10,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
-from toy_graphs import typed_split
+from toy_graphs import typed_dataset, typed_split
 
 from lit_kgns.backbones import Semma
 from lit_kgns.backbones.checkpoints import PRETRAINED, read_state_dict
@@ -26,8 +25,7 @@ from lit_kgns.backbones.text import (
     relation_texts,
     save_text_embeddings,
 )
-from lit_kgns.data.batches import TrainingBatchPlan, TrainingTriples
-from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.samplers import KMASSampler, StrictUniformSampler
 
@@ -190,23 +188,6 @@ def test_precomputed_files_and_disk_cache(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ training
-class TypedDataModule(pl.LightningDataModule):
-    def __init__(self, batch_size: int = 8, batches_per_epoch: int = 3) -> None:
-        super().__init__()
-        self.train_splits = [typed_split()]
-        self.valid_splits: list[LinkPredictionSplit] = []
-        self.test_splits: list[LinkPredictionSplit] = []
-        self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
-
-    def splits(self, stage: str) -> list[LinkPredictionSplit]:
-        return self.valid_splits if stage == "val" else self.test_splits
-
-    def train_dataloader(self) -> DataLoader:
-        targets = [split.targets for split in self.train_splits]
-        plan = TrainingBatchPlan([len(t) for t in targets], self.batch_size, self.batches_per_epoch)
-        return DataLoader(TrainingTriples(targets), sampler=plan, batch_size=None)
-
-
 def fit(tmp_path: Path, model: Semma, sampler, max_epochs: int = 1) -> KGLinkPrediction:
     pl.seed_everything(0, workers=True)
     module = KGLinkPrediction(model, optimizer=lambda p: torch.optim.AdamW(p, lr=5e-3))
@@ -221,7 +202,8 @@ def fit(tmp_path: Path, model: Semma, sampler, max_epochs: int = 1) -> KGLinkPre
         default_root_dir=str(tmp_path),
         accelerator="cpu",
     )
-    trainer.fit(module, datamodule=TypedDataModule())
+    datamodule = KGDataModule.from_datasets([typed_dataset()], batch_size=8, batches_per_epoch=3)
+    trainer.fit(module, datamodule=datamodule)
     assert trainer.global_step == 3 * max_epochs
     return module
 

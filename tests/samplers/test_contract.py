@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from functools import cache
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
-from lit_kgns.backbones import DistMult, TransE
+from lit_kgns.backbones import DistMult, TransE, Ultra
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.samplers import (
     AdversarialSampler,
     BernoulliSampler,
     CorruptSampler,
+    KMASSampler,
     NearestNeighborSampler,
     NegativeSampler,
     RelationalSampler,
@@ -53,6 +56,29 @@ def with_model(
     return build
 
 
+def fingerprint(value: object, path: str = "sampler", seen: set[int] | None = None) -> dict[str, str]:
+    """Digest of every tensor a sampler holds, by attribute path; generators and modules excluded."""
+
+
+    seen = set() if seen is None else seen
+    if id(value) in seen or isinstance(value, torch.Generator | pl.Trainer | torch.nn.Module):
+        return {}
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        dense = value.detach().cpu()
+        dense = dense.to_dense() if dense.layout != torch.strided else dense
+        return {path: hashlib.sha1(dense.contiguous().numpy().tobytes()).hexdigest()[:12]}
+    items: dict = {}
+    if isinstance(value, dict):
+        items = {f"{path}[{key}]": item for key, item in value.items()}
+    elif isinstance(value, list | tuple):
+        items = {f"{path}[{index}]": item for index, item in enumerate(value)}
+    elif hasattr(value, "__dict__"):
+        items = {f"{path}.{key}": item for key, item in vars(value).items()}
+    return {key: digest for name, item in items.items() for key, digest in fingerprint(item, name, seen).items()}
+
+
+
 class SamplerContract:
     """Shapes, id ranges, filtering, mask semantics and determinism under a seed."""
 
@@ -81,10 +107,12 @@ class SamplerContract:
         sampler = self.make()
         positives = self.positives()
         batch = sampler.sample(positives)
-        anchors, relations, answers = sampler.query(positives, batch.head_corrupted, nations().graph)
-        known = nations().known_answers.contains(anchors[:, None], relations[:, None], batch.entities)
+        queries = batch.queries(positives, nations().graph.num_direct_relations)
+        known = nations().known_answers.contains(
+            queries.anchors[:, None], queries.query_relations[:, None], batch.entities
+        )
         assert not (known & batch.mask).any()
-        assert not ((batch.entities == answers[:, None]) & batch.mask).any()
+        assert not ((batch.entities == queries.answers[:, None]) & batch.mask).any()
 
     def test_mask_semantics(self) -> None:
         batch = self.make().sample(self.positives())
@@ -106,6 +134,31 @@ class SamplerContract:
         sampler.sample(self.positives())
         sampler.reseed(epoch=2, batch_index=5)
         assert torch.equal(first.entities, sampler.sample(self.positives()).entities)
+
+    def test_state_dict_round_trip_draws_the_same_negatives(self) -> None:
+        sampler = self.make(seed=7)
+        restored = self.make(seed=0)
+        restored.load_state_dict(sampler.state_dict())
+        for each in (sampler, restored):
+            each.reseed(epoch=1, batch_index=3)
+        assert torch.equal(sampler.sample(self.positives()).entities, restored.sample(self.positives()).entities)
+
+    def test_one_positive_batch(self) -> None:
+        batch = self.make().sample(self.positives()[:1])
+        assert batch.entities.shape == (1, K) and batch.mask.shape == (1, K)
+
+    def test_caches_depend_only_on_the_graph_and_the_model(self) -> None:
+        """What each DDP rank computes for itself: two samplers built apart, on other ranks, hold the same tables."""
+        first, second = self.make(seed=2), self.make(seed=2)
+        second.rank = 1
+        assert fingerprint(first) == fingerprint(second)
+
+    def test_another_rank_draws_other_negatives(self) -> None:
+        first, second = self.make(seed=2), self.make(seed=2)
+        second.rank = 1
+        for sampler in (first, second):
+            sampler.reseed(epoch=0, batch_index=0)
+        assert not torch.equal(first.sample(self.positives()).entities, second.sample(self.positives()).entities)
 
 
 class TestUniform(SamplerContract):
@@ -151,6 +204,23 @@ class TestNearestNeighbor(SamplerContract):
 
 class TestAdversarial(SamplerContract):
     sampler_factory = staticmethod(with_model(AdversarialSampler, lambda: DistMult(14, 55, 16)))
+
+
+class TestKMAS(SamplerContract):
+    """KMAS with a refreshed cache and half of the slots hard."""
+
+    sampler_factory = KMASSampler
+
+    def make(self, seed: int = 0, **kwargs: object) -> NegativeSampler:
+        sampler = super().make(seed, top_k=4, diagnostics_every_n_steps=None, **kwargs)
+        torch.manual_seed(0)
+        sampler.refresh(Ultra(dim=8, num_relation_layers=2, num_entity_layers=2))
+        sampler.hard_ratio = 0.5
+        return sampler
+
+    def test_half_of_the_slots_are_hard(self) -> None:
+        batch = self.make().sample(self.positives())
+        assert batch.hard is not None and batch.hard[:, K // 2 :].sum() == 0 and batch.hard.any()
 
 
 class TestAdversarialPerBatch(SamplerContract):

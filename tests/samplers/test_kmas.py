@@ -8,34 +8,21 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from toy_graphs import (
+    CITIES,
+    COUNTRIES,
+    NUM_ENTITIES,
+    PERSONS,
+    typed_dataset,
+    typed_split,
+    typed_triples,
+)
 
 from lit_kgns.backbones import KGBackbone, Ultra
-from lit_kgns.data.batches import TrainingBatchPlan, TrainingTriples
+from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.samplers import HardRatioSchedule, KMASSampler, StrictUniformSampler
-
-# A typed toy graph: persons 0-7, cities 8-15, countries 16-23.
-# r0 born_in, r1 lives_in: person -> city; r2 located_in, r3 near: city -> country.
-PERSONS, CITIES, COUNTRIES = set(range(8)), set(range(8, 16)), set(range(16, 24))
-NUM_ENTITIES, NUM_RELATIONS = 24, 4
-
-
-def typed_triples() -> Tensor:
-    rows = []
-    for p in range(8):
-        rows += [(p, 0, 8 + p), (p, 1, 8 + (p + 3) % 8)]
-    for c in range(8):
-        rows += [(8 + c, 2, 16 + c), (8 + c, 3, 16 + (c + 1) % 8)]
-    return torch.tensor(rows)
-
-
-def typed_split(name: str = "typed") -> LinkPredictionSplit:
-    triples = typed_triples()
-    return LinkPredictionSplit(
-        name, KGGraph.from_triples(triples, NUM_ENTITIES, NUM_RELATIONS), triples, triples
-    )
 
 
 def typed_relation_vectors() -> Tensor:
@@ -93,13 +80,11 @@ def test_contract_shapes_range_and_filtering() -> None:
     batch = sampler.sample(positives)
     assert batch.entities.shape == batch.mask.shape == (len(positives), 16)
     assert batch.entities.min() >= 0 and batch.entities.max() < NUM_ENTITIES
-    anchors, query_relations, answers = sampler.query(
-        positives, batch.head_corrupted, sampler.graphs[0].graph
-    )
+    queries = batch.queries(positives, sampler.graphs[0].graph.num_direct_relations)
     valid = batch.mask
-    assert not (batch.entities == answers.unsqueeze(1))[valid].any()
+    assert not (batch.entities == queries.answers.unsqueeze(1))[valid].any()
     known = sampler.graphs[0].known.contains(
-        anchors.unsqueeze(1), query_relations.unsqueeze(1), batch.entities
+        queries.anchors.unsqueeze(1), queries.query_relations.unsqueeze(1), batch.entities
     )
     assert not known[valid].any()
 
@@ -109,7 +94,7 @@ def test_hard_negatives_come_from_similar_relations() -> None:
     sampler.hard_ratio = 1.0
     positives = typed_triples()
     batch = sampler.sample(positives)
-    hard = sampler.last_hard_mask
+    hard = batch.hard
     assert hard.float().mean() > 0.9  # most hard draws survive filtering on this graph
     relation = positives[:, 1]
     for row in range(len(positives)):
@@ -130,7 +115,7 @@ def test_top1_without_self_uses_the_look_alike_relation() -> None:
     sampler.side = "tail"
     batch = sampler.sample(positives)
     lives_in_tails = {t for _, r, t in typed_triples().tolist() if r == 1}
-    assert set(batch.entities[sampler.last_hard_mask].tolist()) <= lives_in_tails
+    assert set(batch.entities[batch.hard].tolist()) <= lives_in_tails
 
 
 def test_hard_slot_count_follows_ratio() -> None:
@@ -138,9 +123,9 @@ def test_hard_slot_count_follows_ratio() -> None:
     positives = typed_triples()
     for ratio, expected in [(0.0, 0), (0.3, 3), (1.0, 10)]:
         sampler.hard_ratio = ratio
-        sampler.sample(positives)
-        assert sampler.last_hard_mask[:, expected:].sum() == 0
-        assert sampler.last_hard_mask.sum(1).max() <= expected
+        hard = sampler.sample(positives).hard
+        assert hard[:, expected:].sum() == 0
+        assert hard.sum(1).max() <= expected
 
 
 def test_ratio_zero_equals_strict_uniform() -> None:
@@ -154,7 +139,7 @@ def test_ratio_zero_equals_strict_uniform() -> None:
         uniform.reseed(0, batch_index)
         left, right = kmas.sample(positives), uniform.sample(positives)
         assert torch.equal(left.entities, right.entities) and torch.equal(left.mask, right.mask)
-    assert not kmas.last_hard_mask.any()
+        assert not left.hard.any()
 
 
 @pytest.mark.parametrize("representation", ["query", "query_diagonal", "mean"])
@@ -233,29 +218,6 @@ def test_bad_options_are_rejected(kwargs: dict, message: str) -> None:
 
 
 # ----------------------------------------------------------------------------- Trainer-level tests
-class TypedDataModule(pl.LightningDataModule):
-    """The typed graph for training, with its own triples as (transductive) validation targets."""
-
-    def __init__(self, batch_size: int = 8, batches_per_epoch: int = 4) -> None:
-        super().__init__()
-        self.train_splits = [typed_split()]
-        self.valid_splits = [typed_split("typed/valid")]
-        self.valid_splits[0].graph = self.train_splits[0].graph
-        self.test_splits: list[LinkPredictionSplit] = []
-        self.batch_size, self.batches_per_epoch = batch_size, batches_per_epoch
-
-    def splits(self, stage: str) -> list[LinkPredictionSplit]:
-        return self.valid_splits if stage == "val" else self.test_splits
-
-    def train_dataloader(self) -> DataLoader:
-        plan = TrainingBatchPlan(
-            [len(s.targets) for s in self.train_splits], self.batch_size, self.batches_per_epoch
-        )
-        return DataLoader(
-            TrainingTriples([s.targets for s in self.train_splits]), sampler=plan, batch_size=None
-        )
-
-
 class RecordingKMAS(KMASSampler):
     """Keeps every batch of drawn negatives."""
 
@@ -263,10 +225,10 @@ class RecordingKMAS(KMASSampler):
         super().__init__(**kwargs)
         self.drawn: list[Tensor] = []
 
-    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
-        entities, mask = super().corrupt(positives, head_corrupted, graph_id)
+    def draw(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor, Tensor]:
+        entities, mask, hard = super().draw(positives, head_corrupted, graph_id)
         self.drawn.append(entities.clone())
-        return entities, mask
+        return entities, mask, hard
 
 
 class CacheFingerprint(pl.Callback):
@@ -299,7 +261,10 @@ def fit(tmp_path: Path, sampler: KMASSampler, ckpt_path: str | None = None, **tr
     }
     options.update(trainer_kwargs)
     trainer = pl.Trainer(callbacks=[sampler, *options.pop("callbacks", [])], **options)
-    trainer.fit(module, datamodule=TypedDataModule(), ckpt_path=ckpt_path)
+    datamodule = KGDataModule.from_datasets(
+        [typed_dataset()], test_datasets=[], batch_size=8, batches_per_epoch=4
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     return trainer
 
 

@@ -11,7 +11,7 @@ from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 from lit_kgns.data.triple_index import TripleIndex
 from lit_kgns.samplers import CorruptSampler, RelationalSampler, TypedSampler, UniformSampler
-from lit_kgns.samplers.fallback import PoolRanges, fill
+from lit_kgns.samplers.fallback import PoolRanges, fallback_slots, fill
 from lit_kgns.samplers.statistics import pool_statistics
 
 # 0 -r0-> 1, 2 -r0-> 3, 0 -r1-> 4, 5 -r1-> 1, 0 -r2-> 1 ; entity 6 isolated (7 entities, 3 relations)
@@ -155,7 +155,7 @@ def test_empty_pools_never_crash() -> None:
         sampler.attach([toy_split()])
         batch = sampler.sample(TOY)
         assert batch.entities.shape == (5, 8)
-        assert sampler.counters["empty_pool_fraction"] > 0
+        assert sampler.counters(TOY, batch)["empty_pool_fraction"] > 0
 
 
 def ranges(pools: list[list[int]]) -> PoolRanges:
@@ -197,12 +197,21 @@ def test_fallback_widen_takes_corrupt_pool_first() -> None:
     assert set(entities[1].tolist()) <= set(range(50, 57))
 
 
-def test_fallback_counters_logged() -> None:
+def test_fallback_counters_are_read_from_the_batch() -> None:
     sampler = CorruptSampler(num_negatives=8, fallback="integrate", seed=0)
     sampler.attach([toy_split()])
-    sampler.sample(TOY)
-    assert set(sampler.counters) >= {"fallback_fraction", "empty_pool_fraction", "false_negative_rate"}
-    assert 0 < sampler.counters["fallback_fraction"] <= 1
+    counters = sampler.counters(TOY, sampler.sample(TOY))
+    assert set(counters) >= {"fallback_fraction", "empty_pool_fraction", "false_negative_rate"}
+    assert 0 < counters["fallback_fraction"] <= 1
+
+
+@pytest.mark.parametrize("mode", ["integrate", "mask", "widen", "repeat"])
+def test_fallback_slots_are_the_slots_fill_does_not_take_from_the_pool(mode) -> None:
+    generator = torch.Generator().manual_seed(0)
+    pools = ranges([[5, 6], [], [1, 2, 3, 4, 7, 8], [9]])
+    widen = ranges([[40, 41], [50], [60], [70, 71, 72]])
+    _, _, from_fallback = fill(pools, 4, mode, 100, generator, widen)
+    assert torch.equal(fallback_slots(pools.count, 4, mode), from_fallback)
 
 
 # ----------------------------------------------------------------- reference values (samplers notes §1.5)
@@ -267,11 +276,11 @@ def false_negative_rate(name: str, sampler, exclude_positive: bool) -> float:
     sampler.attach([split])
     positives = split.targets
     batch = sampler.sample(positives)
-    anchors, relations, answers = sampler.query(positives, batch.head_corrupted, split.graph)
-    false = check.contains(anchors[:, None], relations[:, None], batch.entities).float()
+    queries = batch.queries(positives, split.graph.num_direct_relations)
+    false = check.contains(queries.anchors[:, None], queries.query_relations[:, None], batch.entities).float()
     counted = torch.ones_like(false)
     if exclude_positive:
-        counted = (batch.entities != answers[:, None]).float()
+        counted = (batch.entities != queries.answers[:, None]).float()
     return float(((false * counted).sum(1) / counted.sum(1)).mean())
 
 

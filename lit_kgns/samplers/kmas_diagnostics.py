@@ -1,0 +1,109 @@
+"""What KMAS hard negatives are, logged during training: how hard they are and how many are true facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from lit_kgns.data.graph import KGGraph
+from lit_kgns.data.protocol import split_source
+from lit_kgns.data.triple_index import TripleIndex
+from lit_kgns.negatives import NegativeBatch
+from lit_kgns.samplers.base import backbone_of
+from lit_kgns.scoring import diagnostic_scores
+
+
+class KMASDiagnostics(pl.Callback):
+    """Every ``every_n_steps`` training steps, from the batch just trained (``batch["negatives"]`` with its
+    ``hard`` slots), logs
+
+    * ``kmas/hard_score_mean`` and ``kmas/random_score_mean``: the backbone's mean score of the hard and of
+      the other valid negatives of the first ``batch_size`` positives, scored as training scores them (one
+      no-grad forward in eval mode, the batch's edges hidden);
+    * ``kmas/false_negative_rate``: the share of hard negatives that are validation or test triples of the
+      training graph (transductive datasets, where those splits query the training graph).
+
+    :class:`~lit_kgns.samplers.KMASSampler` runs one itself when ``diagnostics_every_n_steps`` is set.
+    """
+
+    def __init__(self, every_n_steps: int = 50, batch_size: int = 8) -> None:
+        super().__init__()
+        if every_n_steps < 1 or batch_size < 1:
+            raise ValueError(f"every_n_steps and batch_size must be positive, got {every_n_steps}, {batch_size}")
+        self.every_n_steps = every_n_steps
+        self.batch_size = batch_size
+        self._evaluation_targets: dict[int, TripleIndex | None] = {}
+
+    def reset(self) -> None:
+        """Forget the evaluation targets found so far (the training graphs changed)."""
+        self._evaluation_targets = {}
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        negatives: NegativeBatch | None = batch.get("negatives")
+        # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
+        if negatives is None or negatives.hard is None or (trainer.global_step - 1) % self.every_n_steps:
+            return
+        graph_id = int(batch["graph"])
+        graph = split_source(trainer).train_splits[graph_id].graph
+        for key, value in self.measure(trainer, pl_module, graph, batch["triples"], negatives, graph_id).items():
+            pl_module.log(key, value, batch_size=1)
+
+    @torch.no_grad()
+    def measure(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        graph: KGGraph,
+        positives: torch.Tensor,
+        negatives: NegativeBatch,
+        graph_id: int,
+    ) -> dict[str, float]:
+        assert negatives.hard is not None
+        hard = negatives.hard
+        result: dict[str, float] = {}
+        targets = self.evaluation_targets(trainer, graph_id, graph.device)
+        if targets is not None and bool(hard.any()):
+            queries = negatives.queries(positives, graph.num_direct_relations)
+            true = targets.contains(
+                queries.anchors.unsqueeze(1), queries.query_relations.unsqueeze(1), negatives.entities
+            )
+            result["kmas/false_negative_rate"] = float(true[hard].float().mean())
+        n = min(self.batch_size, len(positives))
+        scores = diagnostic_scores(backbone_of(pl_module), graph, positives[:n], negatives.rows(n))[:, 1:]
+        hard_slots, random_slots = hard[:n], ~hard[:n] & negatives.mask[:n]
+        if bool(hard_slots.any()):
+            result["kmas/hard_score_mean"] = float(scores[hard_slots].mean())
+        if bool(random_slots.any()):
+            result["kmas/random_score_mean"] = float(scores[random_slots].mean())
+        return result
+
+    def evaluation_targets(self, trainer: pl.Trainer, graph_id: int, device: torch.device) -> TripleIndex | None:
+        """Validation and test targets living on training graph ``graph_id`` (built once), else ``None``."""
+        if graph_id not in self._evaluation_targets:
+            datamodule = split_source(trainer)
+            graph = datamodule.train_splits[graph_id].graph
+            shared = [
+                split.targets
+                for split in [*datamodule.valid_splits, *datamodule.test_splits]
+                if same_graph(split.graph, graph)
+            ]
+            index = None
+            if shared:
+                index = TripleIndex(torch.cat(shared), graph.num_nodes, graph.num_direct_relations).to(device)
+            self._evaluation_targets[graph_id] = index
+        return self._evaluation_targets[graph_id]
+
+
+def same_graph(left: KGGraph, right: KGGraph) -> bool:
+    if left is right:
+        return True
+    return (
+        left.num_nodes == right.num_nodes
+        and left.num_relations == right.num_relations
+        and left.edge_index.shape == right.edge_index.shape
+        and bool(torch.equal(left.edge_index.cpu(), right.edge_index.cpu()))
+    )

@@ -13,6 +13,7 @@ from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 
 PERSONS, CITIES, COUNTRIES = set(range(8)), set(range(8, 16)), set(range(16, 24))
 NUM_ENTITIES, NUM_RELATIONS = 24, 4
+RELATION_LABELS = ["born in", "lives in", "located in", "near"]
 
 
 def typed_triples() -> Tensor:
@@ -26,9 +27,8 @@ def typed_triples() -> Tensor:
 
 def typed_split(name: str = "typed") -> LinkPredictionSplit:
     triples = typed_triples()
-    return LinkPredictionSplit(
-        name, KGGraph.from_triples(triples, NUM_ENTITIES, NUM_RELATIONS, name=name), triples, triples
-    )
+    graph = KGGraph.from_triples(triples, NUM_ENTITIES, NUM_RELATIONS, name, RELATION_LABELS)
+    return LinkPredictionSplit(name, graph, triples, triples)
 
 
 def typed_dataset(name: str = "typed") -> KGDataset:

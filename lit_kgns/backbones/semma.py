@@ -20,7 +20,7 @@ from lit_kgns.backbones.checkpoints import load_pretrained
 from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.nbfnet import BellmanFordStack, EntityEncoder, RelationConditionedBackbone
 from lit_kgns.backbones.relation_graph import cached_relation_graph, quiet_sparse
-from lit_kgns.backbones.text import RelationTextSource
+from lit_kgns.backbones.text_encoders import RelationTextSource
 from lit_kgns.backbones.ultra import RelationEncoder
 from lit_kgns.data.graph import KGGraph
 
@@ -132,8 +132,8 @@ class Semma(RelationConditionedBackbone):
     """SEMMA: ULTRA's structural relation encoder and a semantic relation encoder, fused, feeding ULTRA's
     entity encoder.
 
-    Relation texts are found per graph by :class:`RelationTextSource` (catalog graph names, or labels given
-    to :meth:`register_relations`); SEMMA's LLM descriptions are used where they cover the dataset.
+    Relation texts come from each graph's ``relation_labels`` (:class:`RelationTextSource`); SEMMA's LLM
+    descriptions are used where they cover the graph's ``dataset``.
 
     Args:
         dim: hidden size of every encoder (64 in ``semma.pth``).
@@ -193,10 +193,6 @@ class Semma(RelationConditionedBackbone):
         prefix = "semantic_model.embedding_reducer."
         ours = {key: value for key, value in self.state_dict().items() if key.startswith(prefix)}
         return {**ours, **state}
-
-    def register_relations(self, graph: KGGraph, labels: list[str], dataset: str | None = None) -> None:
-        """Relation labels (id order) of a graph outside the catalog; ``dataset`` enables its descriptions."""
-        self.text_source.register(graph.name, labels, dataset)
 
     # ------------------------------------------------------------------------------- relation side
     def text_embeddings(self, graph: KGGraph) -> Tensor:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
 import tempfile
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset: its path inside the dataset folder, inside the source, and its sha256."""
+
+    local: str
+    remote: str
+    sha256: str
 
 
 class DownloadError(RuntimeError):
@@ -89,3 +100,21 @@ def _check_members(names: list[str], root: Path) -> None:
         target = (root / name).resolve()
         if target != resolved_root and resolved_root not in target.parents:
             raise DownloadError(f"refusing archive member {name!r}: it would extract outside {root}")
+
+
+def download_from_archive(url: str, sha256: str | None, folder: Path, files: list[DataFile]) -> None:
+    """Fetch and verify the archive ``url``, extract it aside, verify each of ``files`` (``remote`` is the
+    member's path), then move it into ``folder``; nothing is moved unless every check passed for it."""
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download.") as scratch:
+        scratch_dir = Path(scratch)
+        archive_path = download_file(url, scratch_dir / Path(url).name, sha256)
+        extracted = scratch_dir / "extracted"
+        safe_extract(archive_path, extracted)
+        for file in files:
+            member = extracted / file.remote
+            if not member.is_file():
+                raise DownloadError(f"{url}: archive has no member {file.remote!r}")
+            if (actual := sha256_of(member)) != file.sha256:
+                raise DownloadError(f"{url}: {file.remote} has sha256 {actual}, expected {file.sha256}")
+            (folder / file.local).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(member, folder / file.local)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 
 from lit_kgns.data.triple_index import TripleIndex
+
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -18,8 +21,10 @@ class KGGraph:
 
     ``edge_index[:, :E]`` holds the direct triples ``head -> tail`` typed ``r < R``; ``edge_index[:, E:]``
     their inverses ``tail -> head`` typed ``r + R``. ``num_relations`` counts both (``2R``).
-    ``cache`` holds structures derived from the graph (relation graphs, incidence matrices) so that
-    backbones and samplers compute them once per graph and device.
+    ``relation_labels`` name the direct relations in id order (what text-aware backbones such as SEMMA
+    read) and ``dataset`` is the catalog dataset the graph belongs to, if any. ``cache`` holds structures
+    derived from the graph (relation graphs, incidence matrices) so that backbones and samplers compute
+    them once per graph and device.
     """
 
     edge_index: Tensor  # (2, 2E)
@@ -27,17 +32,26 @@ class KGGraph:
     num_nodes: int
     num_relations: int
     name: str = ""
+    relation_labels: list[str] = field(default_factory=list, repr=False)
+    dataset: str | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_triples(
-        cls, triples: Tensor, num_nodes: int, num_direct_relations: int, name: str = ""
+        cls,
+        triples: Tensor,
+        num_nodes: int,
+        num_direct_relations: int,
+        name: str = "",
+        relation_labels: list[str] | None = None,
+        dataset: str | None = None,
     ) -> KGGraph:
         """Build the graph of ``(T, 3)`` ``(head, relation, tail)`` triples plus their inverses."""
         heads, relations, tails = triples.t()
         edge_index = torch.cat([torch.stack([heads, tails]), torch.stack([tails, heads])], dim=1)
         edge_type = torch.cat([relations, relations + num_direct_relations])
-        return cls(edge_index, edge_type, num_nodes, 2 * num_direct_relations, name)
+        labels = list(relation_labels or [])
+        return cls(edge_index, edge_type, num_nodes, 2 * num_direct_relations, name, labels, dataset)
 
     @property
     def num_direct_relations(self) -> int:
@@ -71,9 +85,11 @@ class KGGraph:
             self.num_nodes,
             self.num_relations,
             self.name,
+            self.relation_labels,
+            self.dataset,
         )
 
-    def cached(self, key: str, build: Any) -> Any:
+    def cached(self, key: str, build: Callable[[KGGraph], T]) -> T:
         """``cache[key]``, built by ``build(self)`` on first use."""
         if key not in self.cache:
             self.cache[key] = build(self)

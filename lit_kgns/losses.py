@@ -1,30 +1,29 @@
-"""Losses over ``(B, 1 + K)`` scores whose first column is the positive."""
+"""Losses over ``(B, 1 + K)`` scores whose first column is the positive, as functions and as the modules the
+LightningModule takes (``model.loss`` in a config)."""
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 
-def negative_weights(negative_scores: Tensor, mask: Tensor, adversarial_temperature: float) -> Tensor:
+def negative_weights(negative_scores: Tensor, mask: Tensor, temperature: float) -> Tensor:
     """Weights of the ``(B, K)`` negatives, summing to 1 per row over valid slots.
 
     Self-adversarial (Sun et al., 2019): ``softmax(score / T)`` computed without gradient; ``T = 0`` gives
     uniform weights.
     """
-    if adversarial_temperature > 0:
+    if temperature > 0:
         with torch.no_grad():
-            logits = (negative_scores / adversarial_temperature).masked_fill(~mask, float("-inf"))
+            logits = (negative_scores / temperature).masked_fill(~mask, float("-inf"))
             weights = torch.softmax(logits, dim=-1)
             return torch.nan_to_num(weights, nan=0.0)  # rows without any valid negative
     weights = mask.float()
     return weights / weights.sum(dim=-1, keepdim=True).clamp(min=1)
 
 
-def self_adversarial_bce(
-    scores: Tensor, mask: Tensor | None = None, adversarial_temperature: float = 1.0
-) -> Tensor:
+def self_adversarial_bce(scores: Tensor, mask: Tensor | None = None, temperature: float = 1.0) -> Tensor:
     """ULTRA's loss: BCE with target 1 for column 0, negatives weighted self-adversarially.
 
     Per row ``(bce(s_0, 1) + sum_k w_k bce(s_k, 0)) / (1 + sum_k w_k)``, then the mean over rows.
@@ -35,7 +34,7 @@ def self_adversarial_bce(
     target[:, 0] = 1
     loss = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
     weights = torch.cat(
-        [torch.ones_like(scores[:, :1]), negative_weights(scores[:, 1:], mask, adversarial_temperature)], 1
+        [torch.ones_like(scores[:, :1]), negative_weights(scores[:, 1:], mask, temperature)], 1
     )
     return ((loss * weights).sum(dim=-1) / weights.sum(dim=-1)).mean()
 
@@ -71,4 +70,54 @@ def nssa(
     return 0.5 * (positive_loss + negative_loss)
 
 
-LOSSES = ("bce", "margin", "nssa")
+
+class SelfAdversarialBCE(nn.Module):
+    """ULTRA's loss as a module (:func:`self_adversarial_bce`).
+
+    Args:
+        temperature: ``T`` of the self-adversarial weights ``softmax(s / T)``; 0 for uniform weights.
+    """
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        super().__init__()
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        self.temperature = temperature
+
+    def forward(self, scores: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self_adversarial_bce(scores, mask, self.temperature)
+
+
+class MarginRanking(nn.Module):
+    """Pairwise hinge, PyKEEN's ``MarginRankingLoss`` (:func:`margin_ranking`).
+
+    Args:
+        margin: ``γ``.
+    """
+
+    def __init__(self, margin: float = 1.0) -> None:
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, scores: Tensor, mask: Tensor | None = None) -> Tensor:
+        return margin_ranking(scores, mask, self.margin)
+
+
+class NSSA(nn.Module):
+    """Negative sampling self-adversarial loss, PyKEEN's ``NSSALoss`` (:func:`nssa`).
+
+    Args:
+        margin: ``γ``.
+        inverse_temperature: ``α`` of the weights ``softmax(α s)`` (PyKEEN's ``adversarial_temperature``,
+            which multiplies); 0 for uniform weights.
+    """
+
+    def __init__(self, margin: float = 9.0, inverse_temperature: float = 1.0) -> None:
+        super().__init__()
+        if inverse_temperature < 0:
+            raise ValueError(f"inverse_temperature must be >= 0, got {inverse_temperature}")
+        self.margin = margin
+        self.inverse_temperature = inverse_temperature
+
+    def forward(self, scores: Tensor, mask: Tensor | None = None) -> Tensor:
+        return nssa(scores, mask, self.margin, self.inverse_temperature)

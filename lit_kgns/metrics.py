@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import Tensor
 from torchmetrics import Metric
 
-TIE_POLICIES = ("pessimistic", "realistic", "optimistic")
+from lit_kgns.options import check_choice
+
+TiePolicy = Literal["pessimistic", "realistic", "optimistic"]
 
 
 def filtered_ranks(
-    scores: Tensor, targets: Tensor, known_answers: Tensor, ties: str = "pessimistic"
+    scores: Tensor, targets: Tensor, known_answers: Tensor, ties: TiePolicy = "pessimistic"
 ) -> tuple[Tensor, Tensor]:
     """1-based filtered ranks of ``targets`` among all entities.
 
@@ -27,8 +30,7 @@ def filtered_ranks(
     Returns:
         ``(ranks, num_negatives)``: float ranks and the number of candidates left after filtering.
     """
-    if ties not in TIE_POLICIES:
-        raise ValueError(f"ties must be one of {TIE_POLICIES}, got {ties!r}")
+    check_choice("ties", ties, TiePolicy)
     rows = torch.arange(len(targets), device=scores.device)
     candidates = ~known_answers
     candidates[rows, targets] = False

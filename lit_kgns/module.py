@@ -11,8 +11,9 @@ from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.protocol import split_source
-from lit_kgns.losses import LOSSES, margin_ranking, nssa, self_adversarial_bce
-from lit_kgns.metrics import TIE_POLICIES, RankingMetrics, filtered_ranks
+from lit_kgns.losses import SelfAdversarialBCE
+from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
+from lit_kgns.options import check_choice
 from lit_kgns.scoring import score_both_directions, score_candidates
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -28,53 +29,43 @@ class KGLinkPrediction(pl.LightningModule):
 
     Training: the batch holds its positives and the negatives the sampler Callback drew for them
     (``batch["negatives"]``); the batch's own triples are hidden from message passing
-    (``remove_batch_edges``); the loss is BCE with self-adversarial negative weights. Evaluation: filtered
-    ranking of every entity for the head and the tail query of each triple, pooled; metrics are logged as
-    ``val/mrr``, ``test/hits@10``, ... and, with several graphs, per graph (``test/<graph>/mrr``) plus their
-    unweighted mean. Graphs come from the DataModule, already on the device
+    (``remove_batch_edges``); ``loss`` scores them (BCE with self-adversarial weights by default).
+    Evaluation: filtered ranking of every entity for the head and the tail query of each triple, pooled;
+    metrics are logged as ``val/mrr``, ``test/hits@10``, ... and, with several graphs, per graph
+    (``test/<graph>/mrr``) plus their unweighted mean. Graphs come from the DataModule, already on the device
     (:class:`~lit_kgns.data.protocol.SplitSource`).
 
     Args:
         backbone: the link predictor.
         optimizer: a callable building the optimizer from the parameters (AdamW, lr 5e-4 by default).
-        adversarial_temperature: temperature of the self-adversarial weights; 0 for uniform weights.
         remove_batch_edges: hide the batch's positive (and other candidate) triples from the graph.
         ties: rank policy for tied scores: ``pessimistic`` (ULTRA), ``realistic`` or ``optimistic``.
         predict_top_k: number of ranked entities ``predict`` returns per query.
-        loss: ``bce`` (self-adversarial BCE, ULTRA), ``margin`` (pairwise hinge, PyKEEN's
-            ``MarginRankingLoss``) or ``nssa`` (PyKEEN's ``NSSALoss``, ``α = 1 / adversarial_temperature``).
-        margin: ``γ`` of ``margin`` / ``nssa``; default 1.0 for ``margin`` and 9.0 for ``nssa`` (PyKEEN's).
+        loss: a module of ``(scores (B, 1 + K), mask (B, K))``: :class:`~lit_kgns.losses.SelfAdversarialBCE`
+            (ULTRA's, the default, temperature 1), :class:`~lit_kgns.losses.MarginRanking` or
+            :class:`~lit_kgns.losses.NSSA` (PyKEEN's).
     """
 
     def __init__(
         self,
         backbone: KGBackbone,
         optimizer: OptimizerFactory = default_optimizer,
-        adversarial_temperature: float = 1.0,
         remove_batch_edges: bool = True,
-        ties: str = "pessimistic",
+        ties: TiePolicy = "pessimistic",
         predict_top_k: int = 10,
-        loss: str = "bce",
-        margin: float | None = None,
+        loss: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        if ties not in TIE_POLICIES:
-            raise ValueError(f"ties must be one of {TIE_POLICIES}, got {ties!r}")
-        if adversarial_temperature < 0:
-            raise ValueError(f"adversarial_temperature must be >= 0, got {adversarial_temperature}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        check_choice("ties", ties, TiePolicy)
         # Under LightningCLI the hyperparameters are the parsed config (class paths and init args), from which
         # ``load_from_checkpoint`` rebuilds the backbone; from plain Python keep modules and callables out.
-        self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer"])
+        self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer", "loss"])
         self.backbone = backbone
         self.optimizer_factory = optimizer
-        self.adversarial_temperature = adversarial_temperature
         self.remove_batch_edges = remove_batch_edges
         self.ties = ties
         self.predict_top_k = predict_top_k
-        self.loss = loss
-        self.margin = margin if margin is not None else {"margin": 1.0, "nssa": 9.0}.get(loss, 0.0)
+        self.loss = loss if loss is not None else SelfAdversarialBCE()
         self.metrics = nn.ModuleDict()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -91,18 +82,9 @@ class KGLinkPrediction(pl.LightningModule):
                 "(CLI: --sampler lit_kgns.samplers.StrictUniformSampler)"
             )
         scores = score_candidates(self.backbone, graph, positives, negatives, self.remove_batch_edges)
-        loss = self.compute_loss(scores, negatives.mask)
+        loss = self.loss(scores, negatives.mask)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
         return loss
-
-    def compute_loss(self, scores: Tensor, mask: Tensor) -> Tensor:
-        """The configured loss of ``(B, 1 + K)`` scores (column 0: positive) and the ``(B, K)`` mask."""
-        if self.loss == "margin":
-            return margin_ranking(scores, mask, self.margin)
-        if self.loss == "nssa":
-            inverse = 1.0 / self.adversarial_temperature if self.adversarial_temperature > 0 else 0.0
-            return nssa(scores, mask, self.margin, inverse)
-        return self_adversarial_bce(scores, mask, self.adversarial_temperature)
 
     # ----------------------------------------------------------------- evaluation
     def _metric(self, stage: str, index: int) -> RankingMetrics:

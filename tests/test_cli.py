@@ -52,6 +52,34 @@ def print_config(*args: str) -> str:
     return out.getvalue()
 
 
+def test_embedding_model_config_takes_its_sizes_from_any_dataset(tmp_path):
+    cli = run_cli(
+        "fit",
+        "-c",
+        str(REPO / "configs/kge/transe_umls.yaml"),
+        "--data.dataset=nations",
+        "--trainer.fast_dev_run=true",
+        f"--trainer.default_root_dir={tmp_path}",
+        *QUICK,
+    )
+    backbone = cli.model.backbone
+    assert (backbone.num_entities, backbone.num_relations) == (14, 55)  # Nations, not the file's UMLS
+    assert cli.trainer.state.finished
+
+
+def test_embedding_model_on_a_mixture_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="num_entities must be a positive integer"):
+        run_cli(
+            "fit",
+            "-c",
+            str(REPO / "configs/kge/transe_umls.yaml"),
+            "--data.train_datasets=[nations, umls]",
+            "--trainer.fast_dev_run=true",
+            f"--trainer.default_root_dir={tmp_path}",
+            *QUICK,
+        )
+
+
 def test_print_config_round_trips(tmp_path):
     first = print_config("fit", "-c", str(REPO / "configs/quickstart.yaml"))
     saved = tmp_path / "config.yaml"
@@ -68,7 +96,8 @@ def test_pretraining_recipes_compose_with_a_sampler_file(recipe):
     recipe_file, sampler_file = REPO / f"configs/pretrain/{recipe}.yaml", REPO / "configs/kmas/pretrain.yaml"
     config = yaml.safe_load(print_config("fit", "-c", str(recipe_file), "-c", str(sampler_file)))
     assert config["data"]["train_datasets"] == ["fb15k-237", "wn18rr", "codex-m"]
-    assert config["model"]["adversarial_temperature"] == 1.0
+    loss = config["model"]["loss"]
+    assert loss == {"class_path": "lit_kgns.losses.SelfAdversarialBCE", "init_args": {"temperature": 1.0}}
     assert config["model"]["optimizer"]["init_args"]["lr"] == 0.0005
     assert config["sampler"]["class_path"] == "lit_kgns.samplers.KMASSampler"
     assert config["sampler"]["init_args"]["num_negatives"] == 512

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lit_kgns.losses import self_adversarial_bce
+from lit_kgns.losses import NSSA, MarginRanking, SelfAdversarialBCE, self_adversarial_bce
 
 
 def test_self_adversarial_bce_matches_upstream_formula():
@@ -11,7 +11,7 @@ def test_self_adversarial_bce_matches_upstream_formula():
     positive = F.softplus(-scores[:, 0])
     negative = (weights * F.softplus(scores[:, 1:])).sum(1)
     expected = ((positive + negative) / 2).mean()
-    assert self_adversarial_bce(scores, adversarial_temperature=1.0).item() == pytest.approx(
+    assert self_adversarial_bce(scores, temperature=1.0).item() == pytest.approx(
         expected.item(), rel=1e-6
     )
 
@@ -29,3 +29,37 @@ def test_gradient_does_not_flow_through_adversarial_weights():
     weights = torch.softmax(scores.detach()[:, 1:], dim=1)
     expected = weights * torch.sigmoid(scores.detach()[:, 1:]) / 2
     assert torch.allclose(scores.grad[:, 1:], expected)
+
+
+def random_scores(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(6, 1, generator=generator), torch.randn(6, 5, generator=generator)
+
+
+@pytest.mark.parametrize(("margin", "alpha"), [(9.0, 1.0), (6.0, 0.5), (3.0, 0.0)])
+def test_nssa_equals_pykeen(margin, alpha):
+    from pykeen.losses import NSSALoss
+
+    positive, negative = random_scores()
+    reference = NSSALoss(margin=margin, adversarial_temperature=alpha).process_slcwa_scores(positive, negative)
+    ours = NSSA(margin, alpha)(torch.cat([positive, negative], dim=1))
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("margin", [1.0, 0.5])
+def test_margin_ranking_equals_pykeen(margin):
+    from pykeen.losses import MarginRankingLoss
+
+    positive, negative = random_scores(1)
+    reference = MarginRankingLoss(margin=margin).process_slcwa_scores(positive, negative)
+    ours = MarginRanking(margin)(torch.cat([positive, negative], dim=1))
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+def test_loss_modules_reject_negative_temperatures_and_wrap_the_functions():
+    scores = torch.tensor([[1.0, 0.5, -0.5]])
+    assert SelfAdversarialBCE(0.5)(scores).item() == pytest.approx(self_adversarial_bce(scores, None, 0.5).item())
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        SelfAdversarialBCE(-1.0)
+    with pytest.raises(ValueError, match="inverse_temperature must be >= 0"):
+        NSSA(inverse_temperature=-1.0)

@@ -30,7 +30,8 @@ class KGEBackbone(KGBackbone):
 
     Args:
         num_entities: entities of the (single, transductive) graph.
-        num_relations: direct relations ``R``.
+        num_relations: direct relations ``R``. The CLI fills both in from the training graph when they are
+            left out, so a config runs on any dataset.
         embedding_dim: entity dimension (complex models: number of complex components).
     """
 
@@ -38,8 +39,16 @@ class KGEBackbone(KGBackbone):
     interaction_class: type[interactions.Interaction]
     complex_entities = False
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 200) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
+    ) -> None:
         super().__init__()
+        for name, value in (("num_entities", num_entities), ("num_relations", num_relations)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be a positive integer, got {value!r} (the CLI fills it in "
+                    "from the training graph, which must be a single dataset)"
+                )
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.embedding_dim = embedding_dim
@@ -140,7 +149,9 @@ def _embedding(rows: int, width: int) -> nn.Embedding:
 class TransE(KGEBackbone):
     """TransE (Bordes et al., 2013): ``-||h + r - t||_p``; entities L2-normalised as in PyKEEN."""
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 200, p: int = 2) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200, p: int = 2
+    ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.TransEInteraction(p=p)
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
@@ -167,7 +178,9 @@ class TransE(KGEBackbone):
 class TransH(KGEBackbone):
     """TransH (Wang et al., 2014): translation ``d_r`` on the hyperplane with unit normal ``w_r``."""
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 200, p: int = 2) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200, p: int = 2
+    ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.TransHInteraction(p=p)
         self.normals = _embedding(num_relations, embedding_dim)
@@ -185,8 +198,8 @@ class TransR(KGEBackbone):
 
     def __init__(
         self,
-        num_entities: int,
-        num_relations: int,
+        num_entities: int | None = None,
+        num_relations: int | None = None,
         embedding_dim: int = 100,
         relation_dim: int = 100,
         p: int = 2,
@@ -215,7 +228,9 @@ class TransR(KGEBackbone):
 class DistMult(KGEBackbone):
     """DistMult (Yang et al., 2015): ``<h, r, t>``; symmetric, so the inverse relation is ``r`` itself."""
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 200) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
+    ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.DistMultInteraction()
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
@@ -232,7 +247,9 @@ class ComplEx(KGEBackbone):
 
     complex_entities = True
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 200) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
+    ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.ComplExInteraction()
         self.relation_embeddings = _embedding(num_relations, 2 * embedding_dim)
@@ -248,7 +265,9 @@ class ComplEx(KGEBackbone):
 class RESCAL(KGEBackbone):
     """RESCAL (Nickel et al., 2011): ``h^T W_r t``; the inverse relation is ``W_r^T``."""
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 50) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 50
+    ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.RESCALInteraction()
         self.relation_embeddings = _embedding(num_relations, embedding_dim * embedding_dim)
@@ -266,7 +285,9 @@ class RotatE(KGEBackbone):
 
     complex_entities = True
 
-    def __init__(self, num_entities: int, num_relations: int, embedding_dim: int = 200) -> None:
+    def __init__(
+        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
+    ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.RotatEInteraction()
         self.phases = nn.Embedding(num_relations, embedding_dim)

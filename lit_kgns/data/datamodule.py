@@ -97,6 +97,18 @@ class KGDataModule(pl.LightningDataModule):
         datamodule._datasets.update({dataset.name: dataset for dataset in datasets})
         return datamodule
 
+    @property
+    def num_entities(self) -> int | None:
+        """Entities of the single training graph (what an embedding model's table needs); ``None`` for a
+        mixture of several training graphs, which embedding models cannot train on."""
+        return self.dataset(self.train_names[0]).train.graph.num_nodes if len(self.train_names) == 1 else None
+
+    @property
+    def num_relations(self) -> int | None:
+        """Direct relations of the single training graph; ``None`` for a mixture."""
+        names = self.train_names
+        return self.dataset(names[0]).train.graph.num_direct_relations if len(names) == 1 else None
+
     def dataset(self, name: str) -> KGDataset:
         if name not in self._datasets:
             self._datasets[name] = load_dataset(name, self.root)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.samplers.base import TrainingGraph
@@ -57,35 +58,8 @@ class AdversarialSampler(DynamicPoolSampler):
         others: see :class:`~lit_kgns.samplers.neighbors.DynamicPoolSampler`.
     """
 
-    def __init__(
-        self,
-        model: nn.Module | None = None,
-        checkpoint: str | None = None,
-        num_query_results: int = 100,
-        refresh_every_n_steps: int = 0,
-        refresh_every_n_epochs: int = 1,
-        num_negatives: int = 256,
-        side: str = "half",
-        seed: int | None = None,
-        fallback: str = "integrate",
-        filtered: bool = True,
-        log_every_n_steps: int = 50,
-        chunk_size: int = 256,
-        precompute: bool | None = None,
-    ) -> None:
-        super().__init__(
-            model,
-            checkpoint,
-            num_query_results,
-            refresh_every_n_steps,
-            refresh_every_n_epochs,
-            num_negatives,
-            side,
-            seed,
-            fallback,
-            filtered,
-            log_every_n_steps,
-        )
+    def __init__(self, chunk_size: int = 256, precompute: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
         self.chunk_size = chunk_size
@@ -102,7 +76,7 @@ class AdversarialSampler(DynamicPoolSampler):
             return self.precompute
         return hasattr(self.require_source(), "entity_table")
 
-    def refresh(self) -> None:
+    def rebuild(self) -> None:
         self.query_pools = {}
         if self.precomputes:
             for graph_id in range(len(self.graphs)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -24,8 +24,9 @@ from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
 from lit_kgns.data.triple_index import TripleIndex
 from lit_kgns.negatives import NegativeBatch, Queries
+from lit_kgns.options import check_choice
 
-SIDES = ("half", "bernoulli", "tail", "head", "random")
+Side = Literal["half", "bernoulli", "tail", "head", "random"]
 
 
 @dataclass(eq=False)
@@ -73,12 +74,11 @@ class NegativeSampler(pl.Callback, ABC):
         seed: base seed of the per-batch generators; ``None`` takes Lightning's global seed (or 0).
     """
 
-    def __init__(self, num_negatives: int = 256, side: str = "half", seed: int | None = None) -> None:
+    def __init__(self, num_negatives: int = 256, side: Side = "half", seed: int | None = None) -> None:
         super().__init__()
         if num_negatives < 1:
             raise ValueError(f"num_negatives must be a positive integer, got {num_negatives}")
-        if side not in SIDES:
-            raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+        check_choice("side", side, Side)
         self.num_negatives = num_negatives
         self.side = side
         self.seed = seed

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from lit_kgns.samplers.base import Side
 from lit_kgns.samplers.uniform import StrictUniformSampler, UniformSampler
 
 
@@ -14,12 +17,12 @@ class BernoulliSampler(UniformSampler):
     this class only gives PyKEEN users the familiar name and default.
     """
 
-    def __init__(self, num_negatives: int = 256, side: str = "bernoulli", seed: int | None = None) -> None:
-        super().__init__(num_negatives=num_negatives, side=side, seed=seed)
+    def __init__(self, side: Side = "bernoulli", **kwargs: Any) -> None:
+        super().__init__(side=side, **kwargs)
 
 
 class StrictBernoulliSampler(StrictUniformSampler):
     """:class:`StrictUniformSampler` (no known true answers) with Bernoulli side choice by default."""
 
-    def __init__(self, num_negatives: int = 256, side: str = "bernoulli", seed: int | None = None) -> None:
-        super().__init__(num_negatives=num_negatives, side=side, seed=seed)
+    def __init__(self, side: Side = "bernoulli", **kwargs: Any) -> None:
+        super().__init__(side=side, **kwargs)

@@ -17,13 +17,15 @@ Fallback modes for a row whose pool holds ``a < K`` entries:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from lit_kgns.data.triple_index import expand_ranges
+from lit_kgns.options import check_choice
 
-FALLBACKS = ("integrate", "mask", "widen", "repeat")
+Fallback = Literal["integrate", "mask", "widen", "repeat"]
 
 #: Below this size ``floor(u * size)`` with a float32 ``u < 1`` is always below ``size``: the product rounds
 #: down (its distance to ``size``, ``size * 2**-24``, exceeds half a float32 step there, or is exact at powers
@@ -128,8 +130,7 @@ def fill(
     Returns ``(entities, valid, from_fallback)``, all ``(B, num)``; ``from_fallback`` marks slots that did not
     come from the row's own pool (uniform or widened), or that the ``mask`` / ``repeat`` modes left empty.
     """
-    if mode not in FALLBACKS:
-        raise ValueError(f"fallback must be one of {FALLBACKS}, got {mode!r}")
+    check_choice("fallback", mode, Fallback)
     entities, valid, uniform = draw(ranges, num, generator, exhaust_small=mode != "repeat")
     from_fallback = ~valid
     if mode in ("mask", "repeat"):

@@ -19,14 +19,15 @@ from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.negatives import NegativeBatch
+from lit_kgns.options import check_choice, check_period
 from lit_kgns.samplers.base import NegativeSampler, backbone_of
 from lit_kgns.samplers.kmas_diagnostics import KMASDiagnostics
 from lit_kgns.samplers.kmas_similarity import (
-    REPRESENTATIONS,
-    SIMILARITIES,
-    WEIGHTINGS,
     RelationTails,
+    Representation,
+    Similarity,
     SimilarityCache,
+    Weighting,
     build_similarity_cache,
     draw_hard,
     relation_tails,
@@ -40,7 +41,8 @@ class KMASSampler(NegativeSampler):
     """Hybrid negatives: ``round(ρ_t K)`` hard ones from relation-similarity-weighted entity distributions,
     the rest strict uniform (as :class:`~lit_kgns.samplers.StrictUniformSampler`).
 
-    Cache: at every refresh (each epoch start, or every ``refresh_every_n_steps`` optimizer steps) the
+    Cache: at every refresh (every ``refresh_every_n_steps`` optimizer steps, else every
+    ``refresh_every_n_epochs`` epochs at the epoch start; at fit start in any case) the
     backbone's relation representations are read under ``torch.no_grad()`` in eval mode (training mode is
     restored) and turned into one :class:`SimilarityCache` per training graph (see :func:`similarity_rows`
     for ``representation``). Under DDP the cache is a deterministic function of the parameters, which DDP
@@ -58,7 +60,6 @@ class KMASSampler(NegativeSampler):
     ``trainer.global_step``.
 
     Args:
-        num_negatives, side, seed: see :class:`~lit_kgns.samplers.base.NegativeSampler`.
         schedule: hard ratio over training; ``None`` for :class:`HardRatioSchedule` defaults.
         similarity: ``cosine`` (default) or ``dot`` between relation representations.
         temperature: ``τ`` of the softmax over similarities.
@@ -67,50 +68,47 @@ class KMASSampler(NegativeSampler):
             type-consistent negatives).
         representation: ``query``, ``query_diagonal`` or ``mean`` for query-conditioned backbones.
         weighting: ``incidence`` (relation weight × its number of tails) or ``relation`` (weight alone).
-        refresh_every_n_steps: refresh period in optimizer steps; ``None`` refreshes at every epoch start.
+        refresh_every_n_steps, refresh_every_n_epochs: refresh period (steps take precedence; ``None`` never).
         chunk_size: relations per batched relation-model pass while refreshing.
         max_retries: redraws of filtered-out hard candidates before falling back to uniform ones.
         diagnostics_every_n_steps: log hardness and false-negative diagnostics every n steps (``None``:
             never).
         diagnostics_batch_size: positives scored for the hardness diagnostics (one no-grad forward pass).
         cache_in_checkpoint: save the similarity tables in the checkpoint for an exact resume.
+        kwargs: ``num_negatives``, ``side``, ``seed`` of :class:`~lit_kgns.samplers.base.NegativeSampler`.
     """
 
     def __init__(
         self,
-        num_negatives: int = 256,
-        side: str = "half",
-        seed: int | None = None,
         schedule: HardRatioSchedule | None = None,
-        similarity: str = "cosine",
+        similarity: Similarity = "cosine",
         temperature: float = 0.1,
         top_k: int | None = 16,
         include_self: bool = True,
-        representation: str = "query",
-        weighting: str = "incidence",
+        representation: Representation = "query",
+        weighting: Weighting = "incidence",
         refresh_every_n_steps: int | None = None,
+        refresh_every_n_epochs: int | None = 1,
         chunk_size: int = 64,
         max_retries: int = 2,
         diagnostics_every_n_steps: int | None = 50,
         diagnostics_batch_size: int = 8,
         cache_in_checkpoint: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_negatives, side, seed)
-        if similarity not in SIMILARITIES:
-            raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
-        if representation not in REPRESENTATIONS:
-            raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
-        if weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+        super().__init__(**kwargs)
+        check_choice("similarity", similarity, Similarity)
+        check_choice("representation", representation, Representation)
+        check_choice("weighting", weighting, Weighting)
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         for name, value in (
             ("top_k", top_k),
             ("refresh_every_n_steps", refresh_every_n_steps),
+            ("refresh_every_n_epochs", refresh_every_n_epochs),
             ("diagnostics_every_n_steps", diagnostics_every_n_steps),
         ):
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be a positive integer or null, got {value}")
+            check_period(name, value)
         if chunk_size < 1 or diagnostics_batch_size < 1 or max_retries < 0:
             raise ValueError("chunk_size and diagnostics_batch_size must be positive, max_retries non-negative")
         self.schedule = schedule if schedule is not None else HardRatioSchedule()
@@ -121,6 +119,7 @@ class KMASSampler(NegativeSampler):
         self.representation = representation
         self.weighting = weighting
         self.refresh_every_n_steps = refresh_every_n_steps
+        self.refresh_every_n_epochs = refresh_every_n_epochs
         self.chunk_size = chunk_size
         self.max_retries = max_retries
         self.cache_in_checkpoint = cache_in_checkpoint
@@ -229,7 +228,9 @@ class KMASSampler(NegativeSampler):
             self.refresh(backbone_of(pl_module))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.refresh_every_n_steps is None and self.last_refresh_epoch != trainer.current_epoch:
+        epoch, every = trainer.current_epoch, self.refresh_every_n_epochs
+        periodic = every is not None and self.refresh_every_n_steps is None and epoch % every == 0
+        if periodic and self.last_refresh_epoch != epoch:
             self._refresh_from(trainer, pl_module)
 
     def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -16,6 +16,7 @@ uniform tail of it by its CSR offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -23,9 +24,9 @@ from torch import Tensor
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph
 
-SIMILARITIES = ("cosine", "dot")
-REPRESENTATIONS = ("query", "query_diagonal", "mean")
-WEIGHTINGS = ("incidence", "relation")
+Similarity = Literal["cosine", "dot"]
+Representation = Literal["query", "query_diagonal", "mean"]
+Weighting = Literal["incidence", "relation"]
 
 
 # --------------------------------------------------------------------------- sparse graph structure

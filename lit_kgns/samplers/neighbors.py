@@ -12,6 +12,7 @@ A dynamic sampler reads an embedding space from a *source* model:
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -21,6 +22,8 @@ from torch import Tensor, nn
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.triple_index import TripleIndex, expand_ranges
+from lit_kgns.options import check_period
+from lit_kgns.samplers.base import backbone_of
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler
 
@@ -52,15 +55,16 @@ def frozen(model: nn.Module) -> nn.Module:
 
 
 class DynamicPoolSampler(PoolSampler):
-    """Pools computed from a source model's embeddings; subclasses implement :meth:`refresh` and
+    """Pools computed from a source model's embeddings; subclasses implement :meth:`rebuild` and
     :meth:`pool_ranges`.
 
     Args:
         model: frozen auxiliary backbone (module), or ``None``.
         checkpoint: lit_kgns checkpoint of the auxiliary backbone, or ``None``.
         num_query_results: pool size ``k`` (neighbours per query).
-        refresh_every_n_steps, refresh_every_n_epochs: refresh period when the trained model is the source.
-        num_negatives, side, seed, fallback, filtered, log_every_n_steps: see :class:`PoolSampler`.
+        refresh_every_n_steps, refresh_every_n_epochs: refresh period when the trained model is the source
+            (steps take precedence; ``None`` never).
+        kwargs: see :class:`PoolSampler` and :class:`~lit_kgns.samplers.base.NegativeSampler`.
     """
 
     def __init__(
@@ -68,18 +72,15 @@ class DynamicPoolSampler(PoolSampler):
         model: nn.Module | None = None,
         checkpoint: str | None = None,
         num_query_results: int = 100,
-        refresh_every_n_steps: int = 0,
-        refresh_every_n_epochs: int = 1,
-        num_negatives: int = 256,
-        side: str = "half",
-        seed: int | None = None,
-        fallback: str = "integrate",
-        filtered: bool = True,
-        log_every_n_steps: int = 50,
+        refresh_every_n_steps: int | None = None,
+        refresh_every_n_epochs: int | None = 1,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_negatives, side, seed, fallback, filtered, log_every_n_steps)
+        super().__init__(**kwargs)
         if num_query_results < 1:
             raise ValueError(f"num_query_results must be positive, got {num_query_results}")
+        check_period("refresh_every_n_steps", refresh_every_n_steps)
+        check_period("refresh_every_n_epochs", refresh_every_n_epochs)
         self.checkpoint = checkpoint
         self.num_query_results = num_query_results
         self.refresh_every_n_steps = refresh_every_n_steps
@@ -91,38 +92,39 @@ class DynamicPoolSampler(PoolSampler):
         if model is not None:
             self.source = frozen(model)
 
-    def set_model(self, model: nn.Module) -> None:
-        """Use ``model`` (frozen) as source and rebuild the pools (outside a Trainer, or to swap models)."""
-        self.source = frozen(copy.deepcopy(model)) if not self.auxiliary else frozen(model)
+    def refresh(self, backbone: nn.Module | None = None) -> None:
+        """Rebuild the pools from the source: a frozen copy of ``backbone`` (the model being trained; a fixed
+        auxiliary model is kept), or the current source when ``backbone`` is ``None``."""
+        if backbone is not None and (self.source is None or not self.auxiliary):
+            self.source = frozen(copy.deepcopy(backbone))
         if self.graphs:
-            self.refresh()
+            self.rebuild()
 
-    def refresh(self) -> None:
+    def rebuild(self) -> None:
         """Recompute whatever the pools depend on from ``self.source``."""
 
     def require_source(self) -> nn.Module:
         if self.source is None:
-            raise RuntimeError(f"{type(self).__name__} has no source model: pass model/checkpoint or call set_model")
+            raise RuntimeError(f"{type(self).__name__} has no source model: pass model/checkpoint or call refresh")
         return self.source
 
     # ----------------------------------------------------------------- Lightning hooks
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_fit_start(trainer, pl_module)
-        if self.source is None or not self.auxiliary:
-            self.source = frozen(copy.deepcopy(pl_module.backbone))
-        self.source.to(pl_module.device)
-        self.refresh()
+        if self.source is not None:
+            self.source.to(pl_module.device)
+        self.refresh(backbone_of(pl_module))
 
     def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = trainer.global_step
-        if not self.auxiliary and self.refresh_every_n_steps and step and step % self.refresh_every_n_steps == 0:
-            self.set_model(pl_module.backbone)
+        step, every = trainer.global_step, self.refresh_every_n_steps
+        if not self.auxiliary and every is not None and step and step % every == 0:
+            self.refresh(backbone_of(pl_module))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        epoch = trainer.current_epoch
-        periodic = self.refresh_every_n_epochs and not self.refresh_every_n_steps
-        if not self.auxiliary and periodic and epoch and epoch % self.refresh_every_n_epochs == 0:
-            self.set_model(pl_module.backbone)
+        epoch, every = trainer.current_epoch, self.refresh_every_n_epochs
+        periodic = every is not None and self.refresh_every_n_steps is None
+        if not self.auxiliary and periodic and epoch and epoch % every == 0:
+            self.refresh(backbone_of(pl_module))
 
 
 def compress(entities: Tensor, valid: Tensor) -> PoolRanges:
@@ -164,7 +166,7 @@ class NearestNeighborSampler(DynamicPoolSampler):
         self.neighbours: Tensor | None = None
         self.excluded: dict[int, tuple[Tensor, Tensor]] = {}
 
-    def refresh(self) -> None:
+    def rebuild(self) -> None:
         source = self.require_source()
         if not hasattr(source, "entity_table"):
             raise TypeError(f"{type(source).__name__} has no entity_table(): NearestNeighbor needs a KGE backbone")
@@ -189,7 +191,7 @@ class NearestNeighborSampler(DynamicPoolSampler):
         self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
     ) -> PoolRanges:
         if getattr(self, "neighbours", None) is None:
-            self.refresh()
+            self.rebuild()
         index = self.graphs[graph_id].known
         neighbours = self.neighbours.to(answers.device).index_select(0, answers)  # (B, k)
         # The slots to drop were found at refresh, per known (query, answer) pair: look the pairs up.

@@ -23,8 +23,9 @@ from torch import Tensor
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph
 from lit_kgns.negatives import NegativeBatch
+from lit_kgns.options import check_choice, check_period
 from lit_kgns.samplers.base import NegativeSampler
-from lit_kgns.samplers.fallback import FALLBACKS, PoolRanges, fallback_slots, fill
+from lit_kgns.samplers.fallback import Fallback, PoolRanges, fallback_slots, fill
 from lit_kgns.scoring import diagnostic_scores
 
 
@@ -83,29 +84,23 @@ class PoolSampler(NegativeSampler):
     query is ``(t, r + R, ?)`` with answer ``h`` (tail corruptions: ``(h, r, ?)``, answer ``t``).
 
     Args:
-        num_negatives, side, seed: see :class:`NegativeSampler`.
         fallback: ``integrate``, ``mask``, ``widen`` or ``repeat`` (see :mod:`lit_kgns.samplers.fallback`).
         filtered: mask negatives that form a known training triple with the query (the positive included),
             as PyKEEN's filterers do: masked slots carry no loss.
         log_every_n_steps: how often (training steps) to log the fallback counters, the false-negative rate
-            of the drawn negatives and their hardness; ``0`` disables logging.
+            of the drawn negatives and their hardness; ``None`` never.
+        kwargs: ``num_negatives``, ``side``, ``seed`` of :class:`NegativeSampler`.
     """
 
     #: True when the pool depends on the replaced entity (NearestNeighbor), not only on the query.
     pool_depends_on_answer = False
 
     def __init__(
-        self,
-        num_negatives: int = 256,
-        side: str = "half",
-        seed: int | None = None,
-        fallback: str = "integrate",
-        filtered: bool = True,
-        log_every_n_steps: int = 50,
+        self, fallback: Fallback = "integrate", filtered: bool = True, log_every_n_steps: int | None = 50, **kwargs: Any
     ) -> None:
-        super().__init__(num_negatives=num_negatives, side=side, seed=seed)
-        if fallback not in FALLBACKS:
-            raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
+        super().__init__(**kwargs)
+        check_choice("fallback", fallback, Fallback)
+        check_period("log_every_n_steps", log_every_n_steps)
         self.fallback = fallback
         self.filtered = filtered
         self.log_every_n_steps = log_every_n_steps
@@ -164,7 +159,7 @@ class PoolSampler(NegativeSampler):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
-        if not self.log_every_n_steps or (trainer.global_step - 1) % self.log_every_n_steps:
+        if self.log_every_n_steps is None or (trainer.global_step - 1) % self.log_every_n_steps:
             return
         positives, negatives, graph_id = batch["triples"], batch["negatives"], int(batch["graph"])
         size = len(positives)

@@ -10,11 +10,14 @@ a resumed run follows the same schedule without any state of its own.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import pytorch_lightning as pl
 
-SHAPES = ("linear", "cosine", "constant")
-UNITS = ("step", "epoch")
+from lit_kgns.options import check_choice
+
+Shape = Literal["linear", "cosine", "constant"]
+Unit = Literal["step", "epoch"]
 
 
 class HardRatioSchedule:
@@ -41,18 +44,16 @@ class HardRatioSchedule:
 
     def __init__(
         self,
-        shape: str = "linear",
+        shape: Shape = "linear",
         peak_ratio: float = 0.5,
         warmup_end: float = 0.1,
         peak_at: float = 0.5,
         end_ratio: float = 0.1,
-        unit: str = "step",
+        unit: Unit = "step",
         total: int | None = None,
     ) -> None:
-        if shape not in SHAPES:
-            raise ValueError(f"schedule shape must be one of {SHAPES}, got {shape!r}")
-        if unit not in UNITS:
-            raise ValueError(f"schedule unit must be one of {UNITS}, got {unit!r}")
+        check_choice("schedule shape", shape, Shape)
+        check_choice("schedule unit", unit, Unit)
         for name, value in (("peak_ratio", peak_ratio), ("end_ratio", end_ratio)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -115,14 +116,9 @@ class TypedSampler(PoolSampler):
         self,
         types_file: str | None = None,
         domain_range_file: str | None = None,
-        num_negatives: int = 256,
-        side: str = "half",
-        seed: int | None = None,
-        fallback: str = "integrate",
-        filtered: bool = True,
-        log_every_n_steps: int = 50,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_negatives, side, seed, fallback, filtered, log_every_n_steps)
+        super().__init__(**kwargs)
         self.types_file = types_file
         self.domain_range_file = domain_range_file
         self.entity_types: Tensor | None = None  # (P, 2) entity id, type id

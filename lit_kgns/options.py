@@ -1,0 +1,18 @@
+"""Checks of option values shared by the components' constructors (the CLI checks them too, from the type hints)."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+
+def check_choice(name: str, value: object, choices: Any) -> None:
+    """Raise unless ``value`` is one of the ``Literal`` ``choices``, naming the option and listing them."""
+    allowed = get_args(choices)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
+def check_period(name: str, value: int | None) -> None:
+    """Raise unless ``value`` is ``None`` (never) or a positive number of steps or epochs."""
+    if value is not None and (isinstance(value, bool) or value < 1):
+        raise ValueError(f"{name} must be a positive integer or null (never), got {value}")

@@ -63,7 +63,8 @@ def hits_at_k_against_sampled(
 
 
 class RankingMetrics(Metric):
-    """MRR, MR, Hits@k and Hits@10 against 50 sampled negatives, kept as sums (exact under DDP)."""
+    """MRR, MR, Hits@k and Hits@10 against 50 sampled negatives, kept as sums (exact under DDP), and the
+    number of queries ranked."""
 
     full_state_update = False
     higher_is_better = True
@@ -91,4 +92,5 @@ class RankingMetrics(Metric):
         for k, hits in zip(self.hits_at, self.hits, strict=True):
             result[f"hits@{k}"] = hits / count
         result["hits@10_50"] = self.hits_10_50 / count
+        result["num_queries"] = self.count
         return {key: value.float() for key, value in result.items()}

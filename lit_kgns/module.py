@@ -112,8 +112,10 @@ class KGLinkPrediction(pl.LightningModule):
                 for key, value in values.items():
                     self.log(f"{stage}/{graph}/{key}", value, sync_dist=False, add_dataloader_idx=False)
         for key in per_graph[0] if per_graph else []:
-            mean = torch.stack([values[key] for values in per_graph]).mean()
-            self.log(f"{stage}/{key}", mean, prog_bar=key == "mrr", sync_dist=False, add_dataloader_idx=False)
+            # metrics are averaged over graphs, unweighted (as published); query counts add up
+            values = torch.stack([values[key] for values in per_graph])
+            total = values.sum() if key == "num_queries" else values.mean()
+            self.log(f"{stage}/{key}", total, prog_bar=key == "mrr", sync_dist=False, add_dataloader_idx=False)
 
     def validation_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluation_step("val", batch, dataloader_idx)

@@ -24,6 +24,8 @@ from torch.nn import functional as F
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph
 
+Size = int | None  # None: filled in by the CLI from the training graph
+
 
 class KGEBackbone(KGBackbone):
     """Embedding tables + a PyKEEN interaction.
@@ -39,9 +41,7 @@ class KGEBackbone(KGBackbone):
     interaction_class: type[interactions.Interaction]
     complex_entities = False
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__()
         for name, value in (("num_entities", num_entities), ("num_relations", num_relations)):
             if not isinstance(value, int) or value < 1:
@@ -149,9 +149,7 @@ def _embedding(rows: int, width: int) -> nn.Embedding:
 class TransE(KGEBackbone):
     """TransE (Bordes et al., 2013): ``-||h + r - t||_p``; entities L2-normalised as in PyKEEN."""
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200, p: int = 2
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200, p: int = 2):
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.TransEInteraction(p=p)
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
@@ -178,9 +176,7 @@ class TransE(KGEBackbone):
 class TransH(KGEBackbone):
     """TransH (Wang et al., 2014): translation ``d_r`` on the hyperplane with unit normal ``w_r``."""
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200, p: int = 2
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200, p: int = 2):
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.TransHInteraction(p=p)
         self.normals = _embedding(num_relations, embedding_dim)
@@ -198,8 +194,8 @@ class TransR(KGEBackbone):
 
     def __init__(
         self,
-        num_entities: int | None = None,
-        num_relations: int | None = None,
+        num_entities: Size = None,
+        num_relations: Size = None,
         embedding_dim: int = 100,
         relation_dim: int = 100,
         p: int = 2,
@@ -228,9 +224,7 @@ class TransR(KGEBackbone):
 class DistMult(KGEBackbone):
     """DistMult (Yang et al., 2015): ``<h, r, t>``; symmetric, so the inverse relation is ``r`` itself."""
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.DistMultInteraction()
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
@@ -247,9 +241,7 @@ class ComplEx(KGEBackbone):
 
     complex_entities = True
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.ComplExInteraction()
         self.relation_embeddings = _embedding(num_relations, 2 * embedding_dim)
@@ -265,9 +257,7 @@ class ComplEx(KGEBackbone):
 class RESCAL(KGEBackbone):
     """RESCAL (Nickel et al., 2011): ``h^T W_r t``; the inverse relation is ``W_r^T``."""
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 50
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 50) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.RESCALInteraction()
         self.relation_embeddings = _embedding(num_relations, embedding_dim * embedding_dim)
@@ -285,9 +275,7 @@ class RotatE(KGEBackbone):
 
     complex_entities = True
 
-    def __init__(
-        self, num_entities: int | None = None, num_relations: int | None = None, embedding_dim: int = 200
-    ) -> None:
+    def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.interaction = interactions.RotatEInteraction()
         self.phases = nn.Embedding(num_relations, embedding_dim)

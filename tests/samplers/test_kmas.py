@@ -231,17 +231,6 @@ class RecordingKMAS(KMASSampler):
         return entities, mask, hard
 
 
-class CacheFingerprint(pl.Callback):
-    """Writes each rank's cache fingerprint to ``<folder>/rank<r>.txt`` when training ends."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        sampler = next(c for c in trainer.callbacks if isinstance(c, KMASSampler))
-        Path(self.folder, f"rank{trainer.global_rank}.txt").write_text(sampler.caches[0].fingerprint())
-
-
 def sgd(parameters) -> torch.optim.Optimizer:
     return torch.optim.SGD(parameters, lr=0.5)
 
@@ -310,21 +299,3 @@ def test_resume_draws_the_same_negatives(
     for expected, actual in zip(full.drawn[4:], resumed.drawn, strict=True):
         assert torch.equal(expected, actual)
     assert resumed.caches[0].fingerprint() == full.caches[0].fingerprint()
-
-
-@pytest.mark.slow
-def test_ddp_ranks_build_identical_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "RANK"):
-        monkeypatch.delenv(name, raising=False)
-    sampler = KMASSampler(**sampler_options(refresh_every_n_steps=2))
-    fit(
-        tmp_path,
-        sampler,
-        max_epochs=1,
-        max_steps=3,
-        strategy="ddp_spawn",
-        devices=2,
-        callbacks=[CacheFingerprint(str(tmp_path))],
-    )
-    fingerprints = [(tmp_path / f"rank{rank}.txt").read_text() for rank in range(2)]
-    assert fingerprints[0] == fingerprints[1]

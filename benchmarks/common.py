@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
 import statistics
+import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +77,94 @@ def mean_std_table(rows: list[dict[str, str]], key: str, budget: str) -> str:
             cells.append(f"{statistics.mean(values):.4f} ± {spread:.4f}")
         lines.append(f"| {name} | {sampler} | {len(group)} | {group[0][budget]} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
+
+
+def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the mean of ``values`` and its Student-t confidence interval."""
+    from scipy import stats
+
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return mean, mean - half, mean + half
+
+
+def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_mrr") -> str:
+    """Markdown table per graph and arm: ``metric`` mean ± std over seeds, and the paired difference to the
+    ``baseline`` arm (same graph, same seed) with its 95 % t interval; last, the mean over graphs, whose
+    difference is paired per seed (the mean over graphs of each seed's differences; seeds that finished every
+    graph in both arms only)."""
+    values: dict[tuple[str, str], dict[int, float]] = {}
+    for row in rows:
+        values.setdefault((row["dataset"], row["arm"]), {})[int(row["seed"])] = float(row[metric])
+    graphs = sorted({graph for graph, _ in values})
+    arms = sorted({arm for _, arm in values}, key=lambda arm: (arm != baseline, arm))
+    lines = [
+        f"| graph | arm | seeds | {metric} | Δ vs {baseline} [95 % CI] |",
+        "| --- | --- | ---: | --- | --- |",
+    ]
+
+    def describe(by_seed: dict[int, float], reference: dict[int, float], arm: str) -> list[str]:
+        scores = list(by_seed.values())
+        spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        cell = f"{statistics.mean(scores):.4f} ± {spread:.4f}"
+        shared = sorted(set(by_seed) & set(reference))
+        if arm == baseline or not shared:
+            return [str(len(scores)), cell, ""]
+        mean, low, high = t_interval([by_seed[seed] - reference[seed] for seed in shared])
+        return [str(len(scores)), cell, f"{mean:+.4f} [{low:+.4f}, {high:+.4f}] (n={len(shared)})"]
+
+    for graph in graphs:
+        reference = values.get((graph, baseline), {})
+        for arm in arms:
+            if (graph, arm) in values:
+                lines.append("| " + " | ".join([graph, arm, *describe(values[(graph, arm)], reference, arm)]) + " |")
+    for arm in arms:
+        # a seed counts for the mean over graphs when it finished on every graph, in this arm and the baseline
+        complete = [
+            seed
+            for seed in {seed for (_, a), by_seed in values.items() if a == arm for seed in by_seed}
+            if all(seed in values.get((g, arm), {}) and seed in values.get((g, baseline), {}) for g in graphs)
+        ]
+        if not complete:
+            continue
+        mean_by_seed = {s: statistics.mean(values[(g, arm)][s] for g in graphs) for s in complete}
+        reference = {s: statistics.mean(values[(g, baseline)][s] for g in graphs) for s in complete}
+        cells = describe(mean_by_seed, reference, arm)
+        lines.append("| " + " | ".join([f"**mean of {len(graphs)} graphs**", arm, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def report_result(result: dict[str, Any]) -> None:
+    """Print a child run's result where :func:`run_in_processes` finds it."""
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_in_processes(
+    jobs: list[Any],
+    command: Callable[[Any], list[str]],
+    log_file: Callable[[Any], Path],
+    on_result: Callable[[Any, dict[str, Any], float], None],
+    parallel: int = 1,
+) -> None:
+    """Run each job's ``command`` in its own single-threaded process, ``parallel`` at a time, its output in
+    ``log_file(job)``; ``on_result(job, result, seconds)`` receives what the child passed to
+    :func:`report_result`. A failed job is reported with its log and skipped."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    pending, running = list(jobs), []
+    while pending or running:
+        while pending and len(running) < parallel:
+            job = pending.pop(0)
+            with log_file(job).open("w") as log:
+                process = subprocess.Popen(command(job), stdout=log, stderr=subprocess.STDOUT, env=environment)
+            running.append((process, job, time.perf_counter()))
+        time.sleep(1)
+        for entry in [entry for entry in running if entry[0].poll() is not None]:
+            running.remove(entry)
+            process, job, start = entry
+            lines = [line for line in log_file(job).read_text().splitlines() if line.startswith("RESULT ")]
+            if process.returncode != 0 or not lines:
+                print(f"FAILED {job}: see {log_file(job)}", flush=True)
+                continue
+            on_result(job, json.loads(lines[-1][len("RESULT ") :]), round(time.perf_counter() - start, 1))

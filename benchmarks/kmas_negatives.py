@@ -33,9 +33,9 @@ def describe(sampler: NegativeSampler, backbone: Ultra, positives: torch.Tensor,
     negatives = sampler.sample(positives)
     queries = negatives.queries(positives, graph.num_direct_relations)
     mask = negatives.mask
-    true = held_out.contains(
-        queries.anchors.unsqueeze(1), queries.query_relations.unsqueeze(1), negatives.entities
-    ) & mask
+    true = (
+        held_out.contains(queries.anchors.unsqueeze(1), queries.query_relations.unsqueeze(1), negatives.entities) & mask
+    )
     above = torch.zeros_like(mask)
     for part in torch.arange(len(positives)).split(32):
         candidates = torch.cat([queries.answers[part].unsqueeze(1), negatives.entities[part]], dim=1)

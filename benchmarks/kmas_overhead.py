@@ -117,13 +117,10 @@ def measure(label: str, work: Callable[[], Any]) -> Any:
     return result
 
 
-def refresh_benchmark(
-    split: LinkPredictionSplit, backbone: KGBackbone, label: str, batch_size: int = 64
-) -> None:
+def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: str, batch_size: int = 64) -> None:
     graph = split.graph
     print(
-        f"{label}: {graph.num_nodes} entities, {graph.num_direct_relations} relations, "
-        f"{graph.num_edges // 2} triples"
+        f"{label}: {graph.num_nodes} entities, {graph.num_direct_relations} relations, {graph.num_edges // 2} triples"
     )
     sampler = KMASSampler(num_negatives=256, top_k=16, seed=0, diagnostics_every_n_steps=None)
     measure("attach (base: TripleIndex, Bernoulli stats)", lambda: sampler.attach([split]))
@@ -168,9 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     default_root = Path(__file__).resolve().parents[2] / "shared" / "data"
     data_root = (
-        args.data_root
-        or os.environ.get("LIT_KGNS_DATA")
-        or (str(default_root) if default_root.is_dir() else None)
+        args.data_root or os.environ.get("LIT_KGNS_DATA") or (str(default_root) if default_root.is_dir() else None)
     )
     if args.child:
         print(json.dumps(step_benchmark(args.child, args.steps, data_root)))
@@ -179,10 +174,7 @@ def main() -> None:
     if not args.skip_steps:
         uniform = run_child("uniform", args.steps, data_root)
         kmas = run_child("kmas", args.steps, data_root)
-        print(
-            f"UMLS, ULTRA dim 32 / 4+4 layers, batch 16, 64 negatives, {args.steps} steps "
-            "(KMAS: refresh every 20):"
-        )
+        print(f"UMLS, ULTRA dim 32 / 4+4 layers, batch 16, 64 negatives, {args.steps} steps (KMAS: refresh every 20):")
         for name, row in (("strict uniform", uniform), ("KMAS", kmas)):
             print(f"  {name:<16s} {row['ms_per_step']:8.1f} ms/step   peak +{row['peak_mb']:8.1f} MB")
         print(
@@ -201,9 +193,7 @@ def main() -> None:
     except Exception as error:  # the benchmark data may be absent offline
         print(f"FB15k-237 skipped: {type(error).__name__}: {error}")
     if not args.skip_synthetic:
-        split = measure(
-            "build synthetic graph (not KMAS)", lambda: synthetic_split(1_000_000, 1_000, 10_000_000)
-        )
+        split = measure("build synthetic graph (not KMAS)", lambda: synthetic_split(1_000_000, 1_000, 10_000_000))
         refresh_benchmark(split, RandomRelations(2_000), "synthetic, random relation embeddings")
 
 

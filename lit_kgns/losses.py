@@ -8,67 +8,101 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
-def negative_weights(negative_scores: Tensor, mask: Tensor, temperature: float) -> Tensor:
-    """Weights of the ``(B, K)`` negatives, summing to 1 per row over valid slots.
+def negative_weights(
+    negative_scores: Tensor,
+    mask: Tensor,
+    temperature: float,
+    offsets: Tensor | None = None,
+    slot_weights: Tensor | None = None,
+) -> Tensor:
+    """Weights of the ``(B, K)`` negatives, summing to 1 per row over valid slots (before ``slot_weights``).
 
-    Self-adversarial (Sun et al., 2019): ``softmax(score / T)`` computed without gradient; ``T = 0`` gives
-    uniform weights.
+    Self-adversarial (Sun et al., 2019): ``softmax(score / T + offset)`` computed without gradient; ``T = 0``
+    gives uniform weights. ``offsets`` shift the logits (a sampler's ``log q`` correction); ``slot_weights``
+    then scale each weight (a sampler's lower weight for some slots).
     """
     if temperature > 0:
         with torch.no_grad():
-            logits = (negative_scores / temperature).masked_fill(~mask, float("-inf"))
-            weights = torch.softmax(logits, dim=-1)
-            return torch.nan_to_num(weights, nan=0.0)  # rows without any valid negative
-    weights = mask.float()
-    return weights / weights.sum(dim=-1, keepdim=True).clamp(min=1)
+            logits = negative_scores / temperature
+            if offsets is not None:
+                logits = logits + offsets
+            weights = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
+            weights = torch.nan_to_num(weights, nan=0.0)  # rows without any valid negative
+    else:
+        weights = mask.float()
+        weights = weights / weights.sum(dim=-1, keepdim=True).clamp(min=1)
+    return weights if slot_weights is None else weights * slot_weights
 
 
-def self_adversarial_bce(scores: Tensor, mask: Tensor | None = None, temperature: float = 1.0) -> Tensor:
+def self_adversarial_bce(
+    scores: Tensor,
+    mask: Tensor | None = None,
+    temperature: float = 1.0,
+    offsets: Tensor | None = None,
+    slot_weights: Tensor | None = None,
+) -> Tensor:
     """ULTRA's loss: BCE with target 1 for column 0, negatives weighted self-adversarially.
 
-    Per row ``(bce(s_0, 1) + sum_k w_k bce(s_k, 0)) / (1 + sum_k w_k)``, then the mean over rows.
+    Per row ``(bce(s_0, 1) + sum_k w_k bce(s_k, 0)) / (1 + sum_k w_k)``, then the mean over rows;
+    ``w`` from :func:`negative_weights` (``offsets`` and ``slot_weights`` as there).
     """
     if mask is None:
         mask = torch.ones_like(scores[:, 1:], dtype=torch.bool)
     target = torch.zeros_like(scores)
     target[:, 0] = 1
     loss = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
-    weights = torch.cat(
-        [torch.ones_like(scores[:, :1]), negative_weights(scores[:, 1:], mask, temperature)], 1
-    )
+    negatives = negative_weights(scores[:, 1:], mask, temperature, offsets, slot_weights)
+    weights = torch.cat([torch.ones_like(scores[:, :1]), negatives], 1)
     return ((loss * weights).sum(dim=-1) / weights.sum(dim=-1)).mean()
 
 
-def margin_ranking(scores: Tensor, mask: Tensor | None = None, margin: float = 1.0) -> Tensor:
+def margin_ranking(
+    scores: Tensor,
+    mask: Tensor | None = None,
+    margin: float = 1.0,
+    offsets: Tensor | None = None,
+    slot_weights: Tensor | None = None,
+) -> Tensor:
     """Pairwise hinge (PyKEEN's ``MarginRankingLoss``): mean of ``relu(γ - s_b0 + s_bk)``.
 
-    Taken over the valid ``(b, k)`` pairs; masked negatives contribute nothing.
+    Taken over the valid ``(b, k)`` pairs; masked negatives contribute nothing; ``slot_weights`` scale each
+    pair (``offsets`` have no meaning without adversarial weights and are ignored).
     """
     if mask is None:
         mask = torch.ones_like(scores[:, 1:], dtype=torch.bool)
     hinge = F.relu(margin - scores[:, :1] + scores[:, 1:])
-    return (hinge * mask).sum() / mask.sum().clamp(min=1)
+    weights = mask.float() if slot_weights is None else mask * slot_weights
+    return (hinge * weights).sum() / mask.sum().clamp(min=1)
 
 
 def nssa(
-    scores: Tensor, mask: Tensor | None = None, margin: float = 9.0, inverse_temperature: float = 1.0
+    scores: Tensor,
+    mask: Tensor | None = None,
+    margin: float = 9.0,
+    inverse_temperature: float = 1.0,
+    offsets: Tensor | None = None,
+    slot_weights: Tensor | None = None,
 ) -> Tensor:
     """Negative sampling self-adversarial loss (Sun et al., 2019; PyKEEN's ``NSSALoss`` semantics).
 
     ``½ · [ -mean_b log σ(γ + s_b0) + mean_b Σ_k w_bk · (-log σ(-s_bk - γ)) ]`` with detached weights
     ``w_b = softmax(α · s_b,1:)`` over the valid negatives (``α`` multiplies, as in PyKEEN; ``α = 0`` gives
     uniform weights). Scores are plausibilities (e.g. negative distances), so ``γ + s`` is ``γ - d``.
+    ``offsets`` shift the weight logits, ``slot_weights`` scale the weights (:func:`negative_weights`).
     """
     if mask is None:
         mask = torch.ones_like(scores[:, 1:], dtype=torch.bool)
     negatives = scores[:, 1:]
     with torch.no_grad():
-        logits = (inverse_temperature * negatives).masked_fill(~mask, float("-inf"))
-        weights = torch.nan_to_num(torch.softmax(logits, dim=-1), nan=0.0)  # rows without any valid negative
+        logits = inverse_temperature * negatives
+        if offsets is not None:
+            logits = logits + offsets
+        weights = torch.nan_to_num(torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1), nan=0.0)
+        if slot_weights is not None:
+            weights = weights * slot_weights
     positive_loss = -F.logsigmoid(margin + scores[:, 0]).mean()
     negative_loss = (weights * -F.logsigmoid(-negatives - margin)).sum(dim=-1).mean()
     return 0.5 * (positive_loss + negative_loss)
-
 
 
 class SelfAdversarialBCE(nn.Module):
@@ -84,8 +118,14 @@ class SelfAdversarialBCE(nn.Module):
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         self.temperature = temperature
 
-    def forward(self, scores: Tensor, mask: Tensor | None = None) -> Tensor:
-        return self_adversarial_bce(scores, mask, self.temperature)
+    def forward(
+        self,
+        scores: Tensor,
+        mask: Tensor | None = None,
+        offsets: Tensor | None = None,
+        slot_weights: Tensor | None = None,
+    ) -> Tensor:
+        return self_adversarial_bce(scores, mask, self.temperature, offsets, slot_weights)
 
 
 class MarginRanking(nn.Module):
@@ -99,8 +139,14 @@ class MarginRanking(nn.Module):
         super().__init__()
         self.margin = margin
 
-    def forward(self, scores: Tensor, mask: Tensor | None = None) -> Tensor:
-        return margin_ranking(scores, mask, self.margin)
+    def forward(
+        self,
+        scores: Tensor,
+        mask: Tensor | None = None,
+        offsets: Tensor | None = None,
+        slot_weights: Tensor | None = None,
+    ) -> Tensor:
+        return margin_ranking(scores, mask, self.margin, offsets, slot_weights)
 
 
 class NSSA(nn.Module):
@@ -119,5 +165,11 @@ class NSSA(nn.Module):
         self.margin = margin
         self.inverse_temperature = inverse_temperature
 
-    def forward(self, scores: Tensor, mask: Tensor | None = None) -> Tensor:
-        return nssa(scores, mask, self.margin, self.inverse_temperature)
+    def forward(
+        self,
+        scores: Tensor,
+        mask: Tensor | None = None,
+        offsets: Tensor | None = None,
+        slot_weights: Tensor | None = None,
+    ) -> Tensor:
+        return nssa(scores, mask, self.margin, self.inverse_temperature, offsets, slot_weights)

@@ -46,9 +46,7 @@ def filtered_ranks(
     return ranks.double(), candidates.sum(dim=1)
 
 
-def hits_at_k_against_sampled(
-    ranks: Tensor, num_negatives: Tensor, k: int = 10, num_samples: int = 50
-) -> Tensor:
+def hits_at_k_against_sampled(ranks: Tensor, num_negatives: Tensor, k: int = 10, num_samples: int = 50) -> Tensor:
     """Unbiased per-query estimate of Hits@k against ``num_samples - 1`` random negatives (GraIL protocol).
 
     With false-positive rate ``p = (rank - 1) / num_negatives``, the chance that fewer than ``k`` of the

@@ -82,7 +82,7 @@ class KGLinkPrediction(pl.LightningModule):
                 "(CLI: --sampler lit_kgns.samplers.StrictUniformSampler)"
             )
         scores = score_candidates(self.backbone, graph, positives, negatives, self.remove_batch_edges)
-        loss = self.loss(scores, negatives.mask)
+        loss = self.loss(scores, negatives.loss_mask(scores), **negatives.loss_options())
         self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
         return loss
 

@@ -107,7 +107,9 @@ def test_unknown_message_passing_implementation_names_the_option_and_choices():
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
         run_cli(
-            "fit", "-c", str(REPO / "configs/quickstart.yaml"),
+            "fit",
+            "-c",
+            str(REPO / "configs/quickstart.yaml"),
             "--model.backbone.init_args.message_passing.implementation=fused",
         )
     assert "message_passing.implementation" in err.getvalue()

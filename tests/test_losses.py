@@ -11,9 +11,7 @@ def test_self_adversarial_bce_matches_upstream_formula():
     positive = F.softplus(-scores[:, 0])
     negative = (weights * F.softplus(scores[:, 1:])).sum(1)
     expected = ((positive + negative) / 2).mean()
-    assert self_adversarial_bce(scores, temperature=1.0).item() == pytest.approx(
-        expected.item(), rel=1e-6
-    )
+    assert self_adversarial_bce(scores, temperature=1.0).item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def test_zero_temperature_weighs_negatives_uniformly_and_mask_drops_slots():

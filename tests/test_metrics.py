@@ -79,13 +79,7 @@ def test_agrees_with_pykeen_rank_based_evaluator(ties):
         dense_positive_mask=dense_positive_mask,
     )
     result = evaluator.finalize()
-    assert values["mrr"].item() == pytest.approx(
-        result.get_metric(f"tail.{ties}.inverse_harmonic_mean_rank"), rel=1e-6
-    )
-    assert values["mr"].item() == pytest.approx(
-        result.get_metric(f"tail.{ties}.arithmetic_mean_rank"), rel=1e-6
-    )
+    assert values["mrr"].item() == pytest.approx(result.get_metric(f"tail.{ties}.inverse_harmonic_mean_rank"), rel=1e-6)
+    assert values["mr"].item() == pytest.approx(result.get_metric(f"tail.{ties}.arithmetic_mean_rank"), rel=1e-6)
     for k in (1, 3, 10):
-        assert values[f"hits@{k}"].item() == pytest.approx(
-            result.get_metric(f"tail.{ties}.hits_at_{k}"), rel=1e-6
-        )
+        assert values[f"hits@{k}"].item() == pytest.approx(result.get_metric(f"tail.{ties}.hits_at_{k}"), rel=1e-6)

@@ -27,15 +27,18 @@ class PretrainedCheckpoint:
 _ULTRA = "https://github.com/DeepGraphLearning/ULTRA/raw/427966ad/ckpts/"
 PRETRAINED: dict[str, PretrainedCheckpoint] = {
     "ultra_3g": PretrainedCheckpoint(
-        "ultra_ckpts/ultra_3g.pth", _ULTRA + "ultra_3g.pth",
+        "ultra_ckpts/ultra_3g.pth",
+        _ULTRA + "ultra_3g.pth",
         "fdedc01b0045fc089d2ad5da08569466b7b221691fe978a18e91082bbb133c18",
     ),
     "ultra_4g": PretrainedCheckpoint(
-        "ultra_ckpts/ultra_4g.pth", _ULTRA + "ultra_4g.pth",
+        "ultra_ckpts/ultra_4g.pth",
+        _ULTRA + "ultra_4g.pth",
         "48a046e708adf5632d87c30eacae01f5f51466b2301effdc2cb42358d22854e0",
     ),
     "ultra_50g": PretrainedCheckpoint(
-        "ultra_ckpts/ultra_50g.pth", _ULTRA + "ultra_50g.pth",
+        "ultra_ckpts/ultra_50g.pth",
+        _ULTRA + "ultra_50g.pth",
         "f1c5377b2cf547aaa67520ffb6fce27b75b6eb3417b86dc9cf9dba89964ed10f",
     ),
     "trix": PretrainedCheckpoint(
@@ -87,7 +90,7 @@ def read_state_dict(path: Path, prefix_renames: dict[str, str] | None = None) ->
 def _rename(key: str, renames: dict[str, str]) -> str:
     for old, new in renames.items():
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return key
 
 

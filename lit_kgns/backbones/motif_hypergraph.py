@@ -77,8 +77,10 @@ class RelationHypergraph:
             self._adjacency = []
             for kind in range(len(BINARY_TYPES)):
                 index = self.binary_index[:, self.binary_type == kind]
-                self._adjacency += [_csr(index, (self.num_nodes, self.num_nodes)),
-                                    _csr(index.flip(0), (self.num_nodes, self.num_nodes))]
+                self._adjacency += [
+                    _csr(index, (self.num_nodes, self.num_nodes)),
+                    _csr(index.flip(0), (self.num_nodes, self.num_nodes)),
+                ]
         return self._adjacency
 
     def ternary_factor(self, slot: int) -> TernaryFactor:
@@ -123,9 +125,7 @@ def _incidence(pairs: Tensor, num_entities: int, num_relations: int, transpose: 
     index = pairs.flip(1).t() if transpose else pairs.t()
     size = (num_relations, num_entities) if transpose else (num_entities, num_relations)
     with quiet_sparse():
-        return torch.sparse_coo_tensor(
-            index, torch.ones(len(pairs), device=pairs.device), size, check_invariants=False
-        )
+        return torch.sparse_coo_tensor(index, torch.ones(len(pairs), device=pairs.device), size, check_invariants=False)
 
 
 def _three_path_pattern(graph: KGGraph, first: Tensor, last: Tensor) -> Tensor:
@@ -140,15 +140,19 @@ def _three_path_pattern(graph: KGGraph, first: Tensor, last: Tensor) -> Tensor:
     rows = graph.edge_type * n + x  # (2E,) (r2, x) flattened
     with quiet_sparse():
         edges = torch.sparse_coo_tensor(
-            torch.stack([rows, y]), torch.ones(len(rows), device=rows.device), (r * n, n),
+            torch.stack([rows, y]),
+            torch.ones(len(rows), device=rows.device),
+            (r * n, n),
             check_invariants=False,
         )
     continued = _pattern_product(edges, _incidence(last, n, r))  # (2, K): ((r2, x), r3)
     r2, x_mid = continued[0] // n, continued[0] % n
     with quiet_sparse():
         reshaped = torch.sparse_coo_tensor(
-            torch.stack([x_mid, r2 * r + continued[1]]), torch.ones(continued.shape[1], device=rows.device),
-            (n, r * r), check_invariants=False,
+            torch.stack([x_mid, r2 * r + continued[1]]),
+            torch.ones(continued.shape[1], device=rows.device),
+            (n, r * r),
+            check_invariants=False,
         )
     product = _pattern_product(_incidence(first, n, r, transpose=True), reshaped)  # (2, M): (r1, (r2, r3))
     return torch.stack([product[0], product[1] // r, product[1] % r])
@@ -168,10 +172,12 @@ def build_relation_hypergraph(graph: KGGraph) -> RelationHypergraph:
     device = graph.device
 
     def types(blocks: list[Tensor], offset: int) -> Tensor:
-        return torch.cat([
-            torch.full((block.shape[1],), offset + kind, dtype=torch.long, device=device)
-            for kind, block in enumerate(blocks)
-        ])
+        return torch.cat(
+            [
+                torch.full((block.shape[1],), offset + kind, dtype=torch.long, device=device)
+                for kind, block in enumerate(blocks)
+            ]
+        )
 
     return RelationHypergraph(
         binary_index=torch.cat(binary, dim=1),

@@ -71,9 +71,7 @@ class RelationalConv(MessagePassing):
             relation = self.relation.weight.unsqueeze(1)  # (num_relation, 1, d)
         if adjacency is not None and not self.project_relations:
             flat = x.reshape(num_nodes, -1)
-            aggregated = sum(
-                (matrix @ flat).view_as(x) * relation[kind] for kind, matrix in enumerate(adjacency)
-            )
+            aggregated = sum((matrix @ flat).view_as(x) * relation[kind] for kind, matrix in enumerate(adjacency))
         elif self.options.implementation == "per_edge":
             aggregated = self.propagate(
                 edge_index, x=x, relation=relation, edge_type=edge_type, size=(num_nodes, num_nodes)

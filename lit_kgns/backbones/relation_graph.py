@@ -33,9 +33,7 @@ class RelationGraph:
             index = self.edge_index[:, self.edge_type == kind]
             values = torch.ones(index.shape[1], device=index.device)
             with quiet_sparse():
-                coo = torch.sparse_coo_tensor(
-                    index, values, (self.num_nodes, self.num_nodes), check_invariants=False
-                )
+                coo = torch.sparse_coo_tensor(index, values, (self.num_nodes, self.num_nodes), check_invariants=False)
                 matrices.append(coo.to_sparse_csr())
         return matrices
 
@@ -54,9 +52,7 @@ def _co_occurrence(left: Tensor, right: Tensor, num_nodes: int, num_relations: i
     """Unique relation pairs ``(r1, r2)`` sharing an entity: the pattern of ``left^T @ right`` (``(2, M)``, sorted)."""
     values = torch.ones(len(left), device=left.device)
     with quiet_sparse():
-        left_t = torch.sparse_coo_tensor(
-            left.flip(1).t(), values, (num_relations, num_nodes), check_invariants=False
-        )
+        left_t = torch.sparse_coo_tensor(left.flip(1).t(), values, (num_relations, num_nodes), check_invariants=False)
         right_m = torch.sparse_coo_tensor(
             right.t(),
             torch.ones(len(right), device=right.device),

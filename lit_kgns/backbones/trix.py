@@ -60,9 +60,7 @@ class TrixRelationEncoder(nn.Module):
     def role_layers(self, roles: str) -> nn.ModuleList:
         return getattr(self, f"layers_{roles}")
 
-    def forward(
-        self, incidence: TrixIncidence, query_relations: Tensor, refine: Callable[[Tensor], Tensor]
-    ) -> Tensor:
+    def forward(self, incidence: TrixIncidence, query_relations: Tensor, refine: Callable[[Tensor], Tensor]) -> Tensor:
         """``(2R, B, d)`` final relation states conditioned on ``query_relations`` ``(B,)`` and ``refine``.
 
         ``refine``: ``(2R, B, d)`` relation states -> ``(N, B, 2d)`` entity node features.
@@ -74,8 +72,7 @@ class TrixRelationEncoder(nn.Module):
         hidden = boundary
         for i in range(len(self.layers_hh)):
             update = sum(
-                self.role_layers(roles)[i](hidden, boundary, incidence, roles, entity_features)
-                for roles in ROLE_PAIRS
+                self.role_layers(roles)[i](hidden, boundary, incidence, roles, entity_features) for roles in ROLE_PAIRS
             )
             hidden = update + hidden
             if i == 0:
@@ -244,6 +241,11 @@ class Trix(KGBackbone):
         states = self.relation_states(graph, anchors, relations, head_queries, edge_index, edge_type)
         entity_queries = relations + head_queries.long() * graph.num_direct_relations
         return self.entity_model_2(
-            edge_index, edge_type, graph.num_nodes, states.transpose(0, 1), anchors, entity_queries,
+            edge_index,
+            edge_type,
+            graph.num_nodes,
+            states.transpose(0, 1),
+            anchors,
+            entity_queries,
             candidates,
         )

@@ -21,9 +21,7 @@ class TrainingBatchPlan(Sampler[BatchPlan]):
     depends only on ``(seed, epoch)``, so every rank computes the same plan and a resumed run repeats it.
     """
 
-    def __init__(
-        self, sizes: list[int], batch_size: int, batches_per_epoch: int | None = None, seed: int = 0
-    ) -> None:
+    def __init__(self, sizes: list[int], batch_size: int, batches_per_epoch: int | None = None, seed: int = 0) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if batches_per_epoch is not None and batches_per_epoch < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from lit_kgns.data.batches import (
 )
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
+from lit_kgns.data.held_out import HeldOutFacts, held_out_facts
 
 
 def _as_list(names: str | list[str] | None) -> list[str]:
@@ -49,7 +51,9 @@ class KGDataModule(pl.LightningDataModule):
         batch_size: positive triples per training batch.
         eval_batch_size: triples per evaluation batch (each gives a head and a tail query).
         batches_per_epoch: cap on training batches per epoch (the epoch length of a mixture).
-        seed: seed of the training batch plan.
+        seed: seed of the training batch plan; ``None`` (the default) follows the global seed
+            (``seed_everything``, ``PL_GLOBAL_SEED``), so runs with different seeds see positives in different
+            orders.
         num_workers: DataLoader workers (batches are index look-ups: 0 is usually fastest).
     """
 
@@ -63,7 +67,7 @@ class KGDataModule(pl.LightningDataModule):
         batch_size: int = 16,
         eval_batch_size: int = 16,
         batches_per_epoch: int | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         num_workers: int = 0,
     ) -> None:
         super().__init__()
@@ -82,6 +86,7 @@ class KGDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self._datasets: dict[str, KGDataset] = {}
         self._device_graphs: dict[tuple[int, str], KGGraph] = {}
+        self._held_out: dict[str, HeldOutFacts] = {}
         self.train_splits: list[LinkPredictionSplit] = []
         self.valid_splits: list[LinkPredictionSplit] = []
         self.test_splits: list[LinkPredictionSplit] = []
@@ -96,6 +101,13 @@ class KGDataModule(pl.LightningDataModule):
         datamodule = cls(dataset=options.pop("dataset", names), **options)
         datamodule._datasets.update({dataset.name: dataset for dataset in datasets})
         return datamodule
+
+    @property
+    def plan_seed(self) -> int:
+        """The batch plan's seed: ``seed`` if given, else the global seed Lightning recorded, else 0."""
+        if self.seed is not None:
+            return self.seed
+        return int(os.environ.get("PL_GLOBAL_SEED", 0))
 
     @property
     def num_entities(self) -> int | None:
@@ -126,6 +138,14 @@ class KGDataModule(pl.LightningDataModule):
         """Evaluation splits of ``stage`` (``val``, ``test`` or ``predict``) on the device, in dataloader order."""
         return self.valid_splits if stage == "val" else self.test_splits
 
+    def held_out_facts(self, graph_id: int) -> HeldOutFacts:
+        """True triples of training graph ``graph_id`` beyond its training triples, from every source the
+        data root holds (CPU; read once)."""
+        name = self.train_names[graph_id]
+        if name not in self._held_out:
+            self._held_out[name] = held_out_facts(self.dataset(name), self.root)
+        return self._held_out[name]
+
     @property
     def device(self) -> torch.device:
         """The training device: the Trainer's root device, the CPU without a Trainer."""
@@ -148,7 +168,7 @@ class KGDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         targets = [self.dataset(name).train.targets for name in self.train_names]
         sizes = [len(triples) for triples in targets]
-        plan = TrainingBatchPlan(sizes, self.batch_size, self.batches_per_epoch, self.seed)
+        plan = TrainingBatchPlan(sizes, self.batch_size, self.batches_per_epoch, self.plan_seed)
         return DataLoader(TrainingTriples(targets), sampler=plan, batch_size=None, num_workers=self.num_workers)
 
     def _evaluation_loaders(self, targets: list[torch.Tensor]) -> list[DataLoader]:
@@ -158,9 +178,7 @@ class KGDataModule(pl.LightningDataModule):
             # Under DDP every query is ranked exactly once (see UnpaddedDistributedSampler).
             sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
             loaders.append(
-                DataLoader(
-                    dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers
-                )
+                DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers)
             )
         return loaders
 

@@ -42,18 +42,14 @@ def download_file(url: str, destination: Path, sha256: str | None, timeout: floa
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
+    handle, temporary_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
     temporary = Path(temporary_name)
     try:
         with open(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             expected_length = response.headers.get("Content-Length")
             shutil.copyfileobj(response, out)
         if expected_length is not None and temporary.stat().st_size != int(expected_length):
-            raise DownloadError(
-                f"{url}: truncated download ({temporary.stat().st_size} of {expected_length} bytes)"
-            )
+            raise DownloadError(f"{url}: truncated download ({temporary.stat().st_size} of {expected_length} bytes)")
         if sha256 is not None and (actual := sha256_of(temporary)) != sha256:
             raise DownloadError(f"{url}: sha256 {actual} does not match the expected {sha256}")
         temporary.replace(destination)

@@ -82,9 +82,7 @@ _CONVE_ARCHIVES = {
 _SPLIT_FILES = ("train.txt", "valid.txt", "test.txt")
 
 
-def _data_files(
-    folder: str, local: tuple[str, ...], remote: tuple[str, ...] | None = None
-) -> tuple[DataFile, ...]:
+def _data_files(folder: str, local: tuple[str, ...], remote: tuple[str, ...] | None = None) -> tuple[DataFile, ...]:
     return tuple(
         DataFile(name, source, CHECKSUMS[f"{folder}/{name}"])
         for name, source in zip(local, remote or local, strict=True)
@@ -219,9 +217,7 @@ def _inference_graph_entries() -> list[DatasetEntry]:
             "hm_1k",
             "inductive_e",
             "hm_1k",
-            _data_files(
-                "hm_1k", _role_files(HM_FILES), tuple(f"Hamaguchi-BM_both-1000/{p}" for p in hm_remote)
-            ),
+            _data_files("hm_1k", _role_files(HM_FILES), tuple(f"Hamaguchi-BM_both-1000/{p}" for p in hm_remote)),
             hm_inductive,
             base_url=_INDIGO,
             description="Hamaguchi et al. 2017 OOKB both-1000 (HM 1k)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.data.held_out import HeldOutFacts
 
 
 @runtime_checkable
@@ -12,7 +13,8 @@ class SplitSource(Protocol):
     """The splits of a run, each graph on the training device once (:class:`~lit_kgns.data.KGDataModule`).
 
     ``train_splits[i]`` is the graph batches with ``"graph": i`` come from; ``splits("val" | "test" |
-    "predict")`` are the evaluation splits in dataloader order.
+    "predict")`` are the evaluation splits in dataloader order; ``held_out_facts(i)`` are the true triples of
+    training graph ``i`` that are not training triples (:func:`~lit_kgns.data.held_out.held_out_facts`).
     """
 
     train_splits: list[LinkPredictionSplit]
@@ -20,6 +22,8 @@ class SplitSource(Protocol):
     test_splits: list[LinkPredictionSplit]
 
     def splits(self, stage: str) -> list[LinkPredictionSplit]: ...
+
+    def held_out_facts(self, graph_id: int) -> HeldOutFacts: ...
 
 
 def split_source(trainer: Any) -> SplitSource:

@@ -45,6 +45,7 @@ _WIKIDATA_KEYS: dict[str, str] = {
 }
 _WIKIDATA_DATASETS = {"codex-s", "codex-m", "ilpc2022_small"}
 
+
 # ----------------------------------------------------------------------------------------------- texts
 @dataclass(frozen=True)
 class RelationTexts:

@@ -58,9 +58,7 @@ def grail_inductive(name: str, train_folder: Path, inference_folder: Path) -> KG
         setting="inductive_e",
         train=LinkPredictionSplit(f"{name}/train", train_graph, train, train),
         valid=LinkPredictionSplit(f"{name}/valid", train_graph, valid, torch.cat([train, valid])),
-        test=LinkPredictionSplit(
-            f"{name}/test", inference_graph, test_queries, torch.cat([inference, test_queries])
-        ),
+        test=LinkPredictionSplit(f"{name}/test", inference_graph, test_queries, torch.cat([inference, test_queries])),
         entity_labels=entities.labels,
         relation_labels=relations.labels,
         test_entity_labels=test_entities.labels,
@@ -112,9 +110,7 @@ class InductiveFiles:
 
 ILPC_FILES = InductiveFiles("train.txt", "inference.txt", "inference_validation.txt", "inference_test.txt")
 INGRAM_FILES = InductiveFiles("train.txt", "msg.txt", "valid.txt", "test.txt")
-MTDEA_FILES = InductiveFiles(
-    "transductive_train.txt", "inference_graph.txt", "transductive_valid.txt", "inf_test.txt"
-)
+MTDEA_FILES = InductiveFiles("transductive_train.txt", "inference_graph.txt", "transductive_valid.txt", "inf_test.txt")
 HM_FILES = InductiveFiles("train.txt", "test-graph.txt", "valid.txt", "test-fact.txt")
 
 
@@ -258,6 +254,4 @@ def require_known(triples: Tensor, graph: KGGraph, source: str) -> None:
     """Raise if an evaluation triple refers to an entity or relation id outside ``graph``."""
     bad = (triples[:, [0, 2]] >= graph.num_nodes).any(dim=1) | (triples[:, 1] >= graph.num_direct_relations)
     if bad.any():
-        raise TripleFileError(
-            f"{source}: triple {int(bad.nonzero()[0]) + 1} is outside the graph's vocabulary"
-        )
+        raise TripleFileError(f"{source}: triple {int(bad.nonzero()[0]) + 1} is outside the graph's vocabulary")

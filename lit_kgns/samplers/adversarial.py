@@ -107,9 +107,7 @@ class AdversarialSampler(DynamicPoolSampler):
         entities, valid = self.near_misses(context, keys // graph.num_relations, keys % graph.num_relations)
         return QueryPools(keys, compress(entities, valid), entities.shape[1])
 
-    def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
-    ) -> PoolRanges:
+    def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         context = self.graphs[graph_id]
         if not self.precomputes:
             return compress(*self.near_misses(context, anchors, query_relations))

@@ -160,9 +160,7 @@ class NegativeSampler(pl.Callback, ABC):
             graph=graph,
             triples=triples,
             known=TripleIndex(split.filter_triples, graph.num_nodes, graph.num_direct_relations).to(device),
-            head_probability=bernoulli_head_probability(split.filter_triples, graph.num_direct_relations).to(
-                device
-            ),
+            head_probability=bernoulli_head_probability(split.filter_triples, graph.num_direct_relations).to(device),
         )
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -19,9 +19,7 @@ class CorruptSampler(PoolSampler):
     that side.
     """
 
-    def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
-    ) -> PoolRanges:
+    def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         return graph_corrupt_pools(self.graphs[graph_id].graph).ranges(query_relations)
 
 

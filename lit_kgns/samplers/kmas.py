@@ -30,6 +30,8 @@ from lit_kgns.samplers.kmas_similarity import (
     Weighting,
     build_similarity_cache,
     draw_hard,
+    earlier_copies,
+    hard_probabilities,
     relation_tails,
     similarity_rows,
 )
@@ -75,6 +77,12 @@ class KMASSampler(NegativeSampler):
             never).
         diagnostics_batch_size: positives scored for the hardness diagnostics (one no-grad forward pass).
         cache_in_checkpoint: save the similarity tables in the checkpoint for an exact resume.
+        unique_hard: no entity twice among a row's hard slots (a copy is redrawn, then left to uniform).
+        hard_weight: ``c`` in ``(0, 1]`` multiplying each hard slot's self-adversarial weight.
+        semi_hard_margin: ``δ``: a hard slot whose detached score is at least the positive's minus ``δ``
+            leaves the loss (the likeliest false negatives); ``None``: no guard.
+        log_q_correction: ``α`` in ``[0, 1]``: a hard slot's adversarial logit is shifted by
+            ``-α log(q(e) N)`` (``q``: :func:`hard_probabilities`; ``α = 1`` weighs it as if drawn uniformly).
         kwargs: ``num_negatives``, ``side``, ``seed`` of :class:`~lit_kgns.samplers.base.NegativeSampler`.
     """
 
@@ -94,6 +102,10 @@ class KMASSampler(NegativeSampler):
         diagnostics_every_n_steps: int | None = 50,
         diagnostics_batch_size: int = 8,
         cache_in_checkpoint: bool = True,
+        unique_hard: bool = False,
+        hard_weight: float = 1.0,
+        semi_hard_margin: float | None = None,
+        log_q_correction: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -102,15 +114,16 @@ class KMASSampler(NegativeSampler):
         check_choice("weighting", weighting, Weighting)
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        for name, value in (
-            ("top_k", top_k),
-            ("refresh_every_n_steps", refresh_every_n_steps),
-            ("refresh_every_n_epochs", refresh_every_n_epochs),
-            ("diagnostics_every_n_steps", diagnostics_every_n_steps),
-        ):
+        periods = {"top_k": top_k, "diagnostics_every_n_steps": diagnostics_every_n_steps}
+        periods |= {"refresh_every_n_steps": refresh_every_n_steps, "refresh_every_n_epochs": refresh_every_n_epochs}
+        for name, value in periods.items():
             check_period(name, value)
         if chunk_size < 1 or diagnostics_batch_size < 1 or max_retries < 0:
             raise ValueError("chunk_size and diagnostics_batch_size must be positive, max_retries non-negative")
+        if not 0 < hard_weight <= 1:
+            raise ValueError(f"hard_weight must be in (0, 1], got {hard_weight}")
+        if not 0 <= log_q_correction <= 1:
+            raise ValueError(f"log_q_correction must be in [0, 1], got {log_q_correction}")
         self.schedule = schedule if schedule is not None else HardRatioSchedule()
         self.similarity = similarity
         self.temperature = temperature
@@ -123,24 +136,34 @@ class KMASSampler(NegativeSampler):
         self.chunk_size = chunk_size
         self.max_retries = max_retries
         self.cache_in_checkpoint = cache_in_checkpoint
+        self.unique_hard = unique_hard
+        self.hard_weight = hard_weight
+        self.semi_hard_margin = semi_hard_margin
+        self.log_q_correction = log_q_correction
         self.hard_ratio = 0.0
         self.caches: list[SimilarityCache] = []
         self.tails: list[RelationTails] = []
         self.last_refresh_step: int | None = None
         self.last_refresh_epoch: int | None = None
         self.last_refresh_seconds: float | None = None
-        self.diagnostics = (
-            KMASDiagnostics(diagnostics_every_n_steps, diagnostics_batch_size)
-            if diagnostics_every_n_steps is not None
-            else None
-        )
+        every = diagnostics_every_n_steps
+        self.diagnostics = None if every is None else KMASDiagnostics(every, diagnostics_batch_size)
 
     # ----------------------------------------------------------------- sampling
     def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
-        """As every sampler, plus the ``hard`` slots of the batch (for the diagnostics)."""
+        """As every sampler, plus the ``hard`` slots of the batch and what the loss does with them."""
         head_corrupted = self.choose_sides(positives, self.graphs[graph_id])
         entities, mask, hard = self.draw(positives, head_corrupted, graph_id)
-        return NegativeBatch(entities, head_corrupted, mask, hard)
+        negatives = NegativeBatch(entities, head_corrupted, mask, hard, guard_margin=self.semi_hard_margin)
+        if self.hard_weight != 1:
+            negatives.slot_weights = torch.where(hard, self.hard_weight, 1.0)
+        if self.log_q_correction > 0 and bool(hard.any()):
+            query_relations = self.queries(positives, head_corrupted, graph_id).query_relations
+            q = hard_probabilities(self.caches[graph_id], self.tails[graph_id], query_relations, entities)
+            q_times_n = q * self.graphs[graph_id].graph.num_nodes
+            shift = -self.log_q_correction * torch.log(q_times_n.clamp(min=1e-12))
+            negatives.weight_offsets = torch.where(hard, shift, 0.0)
+        return negatives
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         entities, mask, _ = self.draw(positives, head_corrupted, graph_id)
@@ -175,6 +198,8 @@ class KMASSampler(NegativeSampler):
             else:
                 replace = ~valid & ok
                 entities, valid = torch.where(replace, drawn, entities), valid | ok
+            if self.unique_hard:
+                valid = valid & ~earlier_copies(entities, valid)
             if bool(valid.all()):
                 break
         assert entities is not None and valid is not None

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 
 from lit_kgns.data.graph import KGGraph
 from lit_kgns.data.protocol import split_source
@@ -22,8 +23,10 @@ class KMASDiagnostics(pl.Callback):
     * ``kmas/hard_score_mean`` and ``kmas/random_score_mean``: the backbone's mean score of the hard and of
       the other valid negatives of the first ``batch_size`` positives, scored as training scores them (one
       no-grad forward in eval mode, the batch's edges hidden);
-    * ``kmas/false_negative_rate``: the share of hard negatives that are validation or test triples of the
-      training graph (transductive datasets, where those splits query the training graph).
+    * ``kmas/false_negative_rate``: the share of hard negatives that are true facts the data root holds
+      about the training graph beyond its training triples (:meth:`SplitSource.held_out_facts`: validation
+      and test triples, unused files of the dataset's folders, the graph it was cut from); not logged when
+      there are none. The sources are logged once per graph and kept in ``sources``.
 
     :class:`~lit_kgns.samplers.KMASSampler` runs one itself when ``diagnostics_every_n_steps`` is set.
     """
@@ -34,11 +37,12 @@ class KMASDiagnostics(pl.Callback):
             raise ValueError(f"every_n_steps and batch_size must be positive, got {every_n_steps}, {batch_size}")
         self.every_n_steps = every_n_steps
         self.batch_size = batch_size
-        self._evaluation_targets: dict[int, TripleIndex | None] = {}
+        self._known_facts: dict[int, TripleIndex | None] = {}
+        self.sources: dict[int, list[str]] = {}
 
     def reset(self) -> None:
-        """Forget the evaluation targets found so far (the training graphs changed)."""
-        self._evaluation_targets = {}
+        """Forget the facts found so far (the training graphs changed)."""
+        self._known_facts, self.sources = {}, {}
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -65,7 +69,7 @@ class KMASDiagnostics(pl.Callback):
         assert negatives.hard is not None
         hard = negatives.hard
         result: dict[str, float] = {}
-        targets = self.evaluation_targets(trainer, graph_id, graph.device)
+        targets = self.known_facts(trainer, graph_id, graph.device)
         if targets is not None and bool(hard.any()):
             queries = negatives.queries(positives, graph.num_direct_relations)
             true = targets.contains(
@@ -81,29 +85,18 @@ class KMASDiagnostics(pl.Callback):
             result["kmas/random_score_mean"] = float(scores[random_slots].mean())
         return result
 
-    def evaluation_targets(self, trainer: pl.Trainer, graph_id: int, device: torch.device) -> TripleIndex | None:
-        """Validation and test targets living on training graph ``graph_id`` (built once), else ``None``."""
-        if graph_id not in self._evaluation_targets:
+    def known_facts(self, trainer: pl.Trainer, graph_id: int, device: torch.device) -> TripleIndex | None:
+        """Index of the held-out true facts of training graph ``graph_id`` (built once; ``None`` when the
+        data has none). Their sources are logged once."""
+        if graph_id not in self._known_facts:
             datamodule = split_source(trainer)
             graph = datamodule.train_splits[graph_id].graph
-            shared = [
-                split.targets
-                for split in [*datamodule.valid_splits, *datamodule.test_splits]
-                if same_graph(split.graph, graph)
-            ]
+            facts = datamodule.held_out_facts(graph_id)
+            self.sources[graph_id] = facts.sources
+            described = "; ".join(facts.sources) or "none found"
+            rank_zero_info(f"KMAS false-negative rate of {graph.name}: {len(facts.triples)} facts from {described}")
             index = None
-            if shared:
-                index = TripleIndex(torch.cat(shared), graph.num_nodes, graph.num_direct_relations).to(device)
-            self._evaluation_targets[graph_id] = index
-        return self._evaluation_targets[graph_id]
-
-
-def same_graph(left: KGGraph, right: KGGraph) -> bool:
-    if left is right:
-        return True
-    return (
-        left.num_nodes == right.num_nodes
-        and left.num_relations == right.num_relations
-        and left.edge_index.shape == right.edge_index.shape
-        and bool(torch.equal(left.edge_index.cpu(), right.edge_index.cpu()))
-    )
+            if len(facts.triples):
+                index = TripleIndex(facts.triples, graph.num_nodes, graph.num_direct_relations).to(device)
+            self._known_facts[graph_id] = index
+        return self._known_facts[graph_id]

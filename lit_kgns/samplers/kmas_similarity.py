@@ -200,3 +200,30 @@ def draw_hard(
     entities = tails.entities[position.clamp(max=max(len(tails.entities) - 1, 0))]
     drawn = cache.available[query_relations].unsqueeze(1) & (count > 0)
     return entities, drawn
+
+
+def hard_probabilities(
+    cache: SimilarityCache, tails: RelationTails, query_relations: Tensor, entities: Tensor
+) -> Tensor:
+    """``q(e | q)`` ``(B, n)``: the probability that :func:`draw_hard` draws entity ``e`` for query relation
+    ``q``, ``Σ_j p_j [e ∈ tails(r_j)] / |tails(r_j)|`` over the row's similar relations ``r_j`` (weights
+    ``p_j``). Membership is one binary search of ``r_j · N + e`` in the sorted CSR keys."""
+    num_nodes = int(tails.entities.max()) + 1 if len(tails.entities) else 1
+    relation_of_pair = torch.repeat_interleave(torch.arange(len(tails.counts), device=entities.device), tails.counts)
+    keys = relation_of_pair * num_nodes + tails.entities  # sorted: relations ascending, tails sorted within
+    cumulative = cache.cumulative[query_relations]  # (B, k)
+    weights = torch.diff(cumulative, dim=1, prepend=torch.zeros_like(cumulative[:, :1]))
+    relations = cache.neighbours[query_relations]  # (B, k)
+    wanted = relations.unsqueeze(1) * num_nodes + entities.unsqueeze(2)  # (B, n, k)
+    position = torch.searchsorted(keys, wanted).clamp(max=max(len(keys) - 1, 0))
+    member = (keys[position] == wanted) & (entities.unsqueeze(2) < num_nodes) if len(keys) else wanted < 0
+    per_relation = weights / tails.counts[relations].clamp(min=1).float()  # (B, k)
+    return (member.float() * per_relation.unsqueeze(1)).sum(-1)
+
+
+def earlier_copies(entities: Tensor, valid: Tensor) -> Tensor:
+    """``(B, n)``: True where a valid slot to the left in the same row holds the same entity."""
+    n = entities.shape[1]
+    same = entities.unsqueeze(2) == entities.unsqueeze(1)  # [b, j, i]: slot j equals slot i
+    left = torch.ones(n, n, dtype=torch.bool, device=entities.device).tril(-1)  # i < j
+    return (same & left & valid.unsqueeze(1)).any(-1)

@@ -187,9 +187,7 @@ class NearestNeighborSampler(DynamicPoolSampler):
             self.excluded[graph_id] = (pair_start, ids % width)
         return self.excluded[graph_id]
 
-    def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
-    ) -> PoolRanges:
+    def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         if getattr(self, "neighbours", None) is None:
             self.rebuild()
         index = self.graphs[graph_id].known

@@ -106,18 +106,14 @@ class PoolSampler(NegativeSampler):
         self.log_every_n_steps = log_every_n_steps
 
     @abstractmethod
-    def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
-    ) -> PoolRanges:
+    def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         """The pool of each query ``(anchor, query relation)`` whose true answer is ``answers``."""
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
         context = self.graphs[graph_id]
         queries = self.queries(positives, head_corrupted, graph_id)
         ranges = self.pool_ranges(queries.anchors, queries.query_relations, queries.answers, graph_id)
-        widen = (
-            graph_corrupt_pools(context.graph).ranges(queries.query_relations) if self.fallback == "widen" else None
-        )
+        widen = graph_corrupt_pools(context.graph).ranges(queries.query_relations) if self.fallback == "widen" else None
         entities, valid, _ = fill(
             ranges, self.num_negatives, self.fallback, context.graph.num_nodes, self.generator, widen
         )

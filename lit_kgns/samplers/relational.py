@@ -68,9 +68,7 @@ class RelationalSampler(PoolSampler):
     it both as multiset and as set.
     """
 
-    def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
-    ) -> PoolRanges:
+    def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         graph = self.graphs[graph_id].graph
         relational: RelationalPools = graph.cached("samplers/relational_pools", relational_pools)
         block = 2 * anchors + query_relations // graph.num_direct_relations

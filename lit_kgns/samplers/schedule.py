@@ -107,9 +107,7 @@ class HardRatioSchedule:
             return trainer.current_epoch / total
         total = self.total or trainer.estimated_stepping_batches
         if not math.isfinite(total) or total < 1:
-            raise ValueError(
-                "a step schedule needs a finite trainer.estimated_stepping_batches (max_steps) or `total`"
-            )
+            raise ValueError("a step schedule needs a finite trainer.estimated_stepping_batches (max_steps) or `total`")
         return trainer.global_step / total
 
     def __call__(self, trainer: pl.Trainer) -> float:

@@ -199,8 +199,6 @@ class TypedSampler(PoolSampler):
             self._pools[key] = (pools.to(graph.device), classes.to(graph.device))
         return self._pools[key]
 
-    def pool_ranges(
-        self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int
-    ) -> PoolRanges:
+    def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         pools, classes = self.typed_pools(graph_id)
         return pools.ranges(classes[query_relations])

@@ -57,8 +57,7 @@ SETTINGS = {
     | {f"countries_s{level}" for level in (1, 2, 3)},
     "inductive_e": {f"grail_{family}_v{v}" for family in ("fb237", "wn18rr", "nell") for v in (1, 2, 3, 4)}
     | {"ilpc2022_small", "hm_1k"},
-    "inductive_er": {f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)}
-    | {"mtdea_metafam", "mtdea_fbnell"},
+    "inductive_er": {f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)} | {"mtdea_metafam", "mtdea_fbnell"},
 }
 
 BUNDLED = {"nations": (14, 55, 1_592), "kinship": (104, 25, 8_544), "umls": (135, 46, 5_216)}

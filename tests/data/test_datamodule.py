@@ -54,3 +54,28 @@ def test_datamodule_serves_positive_batches_and_per_graph_evaluation(tmp_path):
     assert torch.isin(batch["triples"] @ torch.tensor([10**6, 10**3, 1]), keys).all()
     assert len(datamodule.val_dataloader()) == 2 and len(datamodule.test_dataloader()) == 1
     assert next(iter(datamodule.test_dataloader()[0])).shape == (16, 3)
+
+
+def first_batches(datamodule: KGDataModule, count: int = 3) -> list[torch.Tensor]:
+    loader = datamodule.train_dataloader()
+    return [batch["triples"] for _, batch in zip(range(count), loader, strict=False)]
+
+
+def test_batch_order_follows_the_global_seed_unless_a_seed_is_given(monkeypatch):
+    from pytorch_lightning import seed_everything
+
+    monkeypatch.delenv("PL_GLOBAL_SEED", raising=False)
+    datamodule = KGDataModule(dataset="nations", batch_size=8)
+    orders = {}
+    for seed in (1, 2, 1):
+        seed_everything(seed, verbose=False)
+        orders.setdefault(seed, []).append(first_batches(datamodule))
+    same = zip(orders[1][0], orders[1][1], strict=True)
+    assert all(torch.equal(a, b) for a, b in same), "one global seed, one batch order"
+    assert any(not torch.equal(a, b) for a, b in zip(orders[1][0], orders[2][0], strict=True))
+
+    pinned = KGDataModule(dataset="nations", batch_size=8, seed=5)
+    seed_everything(1, verbose=False)
+    under_one = first_batches(pinned)
+    seed_everything(2, verbose=False)
+    assert all(torch.equal(a, b) for a, b in zip(under_one, first_batches(pinned), strict=True))

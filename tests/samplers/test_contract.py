@@ -39,9 +39,7 @@ def typed_sampler(**kwargs: object) -> TypedSampler:
     sampler = TypedSampler(**kwargs)
     # Synthetic schema: entity e has type e % 3 (plus type 3 for even entities); domain/range observed.
     entities = torch.arange(14)
-    pairs = torch.cat(
-        [torch.stack([entities, entities % 3], 1), torch.stack([entities[::2], torch.full((7,), 3)], 1)]
-    )
+    pairs = torch.cat([torch.stack([entities, entities % 3], 1), torch.stack([entities[::2], torch.full((7,), 3)], 1)])
     sampler.set_types(pairs)
     return sampler
 
@@ -59,7 +57,6 @@ def with_model(
 def fingerprint(value: object, path: str = "sampler", seen: set[int] | None = None) -> dict[str, str]:
     """Digest of every tensor a sampler holds, by attribute path; generators and modules excluded."""
 
-
     seen = set() if seen is None else seen
     if id(value) in seen or isinstance(value, torch.Generator | pl.Trainer | torch.nn.Module):
         return {}
@@ -76,7 +73,6 @@ def fingerprint(value: object, path: str = "sampler", seen: set[int] | None = No
     elif hasattr(value, "__dict__"):
         items = {f"{path}.{key}": item for key, item in vars(value).items()}
     return {key: digest for name, item in items.items() for key, digest in fingerprint(item, name, seen).items()}
-
 
 
 class SamplerContract:

@@ -35,19 +35,14 @@ def typed_relation_vectors() -> Tensor:
 class FixedRelations(KGBackbone):
     """DistMult over learnable tables; ``relation_representations`` is the (query-free) relation table."""
 
-    def __init__(
-        self, num_entities: int = NUM_ENTITIES, relations: Tensor | None = None, dim: int = 4
-    ) -> None:
+    def __init__(self, num_entities: int = NUM_ENTITIES, relations: Tensor | None = None, dim: int = 4) -> None:
         super().__init__()
         relations = typed_relation_vectors() if relations is None else relations
         self.entities = nn.Parameter(torch.randn(num_entities, relations.shape[1]))
         self.relations = nn.Parameter(relations.clone())
 
     def forward(self, graph, anchors, relations, head_queries, candidates=None, removed_edges=None) -> Tensor:
-        query = (
-            self.entities[anchors]
-            * self.relations[relations + head_queries.long() * graph.num_direct_relations]
-        )
+        query = self.entities[anchors] * self.relations[relations + head_queries.long() * graph.num_direct_relations]
         targets = self.entities if candidates is None else self.entities[candidates]
         if candidates is None:
             return query @ targets.t()
@@ -250,9 +245,7 @@ def fit(tmp_path: Path, sampler: KMASSampler, ckpt_path: str | None = None, **tr
     }
     options.update(trainer_kwargs)
     trainer = pl.Trainer(callbacks=[sampler, *options.pop("callbacks", [])], **options)
-    datamodule = KGDataModule.from_datasets(
-        [typed_dataset()], test_datasets=[], batch_size=8, batches_per_epoch=4
-    )
+    datamodule = KGDataModule.from_datasets([typed_dataset()], test_datasets=[], batch_size=8, batches_per_epoch=4)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     return trainer
 
@@ -264,9 +257,7 @@ def sampler_options(**kwargs) -> dict:
         "top_k": 3,
         "temperature": 0.5,
         "diagnostics_every_n_steps": 2,
-        "schedule": HardRatioSchedule(
-            "linear", peak_ratio=0.75, warmup_end=0.0, peak_at=0.25, end_ratio=0.25
-        ),
+        "schedule": HardRatioSchedule("linear", peak_ratio=0.75, warmup_end=0.0, peak_at=0.25, end_ratio=0.25),
     }
     options.update(kwargs)
     return options
@@ -280,16 +271,15 @@ def sampler_options(**kwargs) -> dict:
 def test_resume_draws_the_same_negatives(
     tmp_path: Path, refresh_every_n_steps: int | None, cache_in_checkpoint: bool
 ) -> None:
-    options = sampler_options(
-        refresh_every_n_steps=refresh_every_n_steps, cache_in_checkpoint=cache_in_checkpoint
-    )
+    options = sampler_options(refresh_every_n_steps=refresh_every_n_steps, cache_in_checkpoint=cache_in_checkpoint)
     checkpoints = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", save_top_k=-1, every_n_epochs=1)
     full = RecordingKMAS(**options)
     trainer = fit(tmp_path / "full", full, callbacks=[checkpoints], logger=pl.loggers.CSVLogger(tmp_path))
     assert len(full.drawn) == 8
     logged = set(trainer.logged_metrics)
     assert {"train/hard_ratio", "kmas/hard_score_mean", "kmas/random_score_mean"} <= logged
-    assert "kmas/false_negative_rate" in logged and "kmas/refresh_seconds" in logged
+    assert "kmas/refresh_seconds" in logged
+    assert "kmas/false_negative_rate" not in logged  # the toy's evaluation triples are training triples
     # the relation table was trained, so the cache does change between refreshes
     assert not torch.allclose(trainer.lightning_module.backbone.relations, typed_relation_vectors())
 
@@ -299,3 +289,32 @@ def test_resume_draws_the_same_negatives(
     for expected, actual in zip(full.drawn[4:], resumed.drawn, strict=True):
         assert torch.equal(expected, actual)
     assert resumed.caches[0].fingerprint() == full.caches[0].fingerprint()
+
+
+def test_false_negative_rate_is_the_share_of_hard_slots_that_are_held_out_facts() -> None:
+    from types import SimpleNamespace
+
+    from lit_kgns.data.graph import KGDataset
+    from lit_kgns.negatives import NegativeBatch
+    from lit_kgns.samplers.kmas_diagnostics import KMASDiagnostics
+
+    train = typed_split("typed")
+    # held out: every person also lives in the city after their birth city (not a training triple)
+    second_homes = torch.tensor([(p, 1, 8 + (p + 1) % 8) for p in range(8)])
+    valid = LinkPredictionSplit("typed/valid", train.graph, second_homes, second_homes)
+    dataset = KGDataset("typed", "transductive", train, valid, valid)
+    datamodule = KGDataModule.from_datasets([dataset], test_datasets=[])
+    datamodule.setup("fit")
+    trainer = SimpleNamespace(datamodule=datamodule)
+    module = KGLinkPrediction(FixedRelations(), optimizer=sgd)
+
+    positives = torch.tensor([(p, 1, 8 + (p + 3) % 8) for p in range(4)])  # lives_in tail queries
+    cities = torch.arange(8, 16).repeat(4, 1)
+    hard = torch.zeros(4, 8, dtype=torch.bool)
+    hard[:, :4] = True  # cities 8-11 are the hard slots of every row
+    negatives = NegativeBatch(cities, torch.zeros(4, dtype=torch.bool), torch.ones(4, 8, dtype=torch.bool), hard)
+    diagnostics = KMASDiagnostics(batch_size=4)
+    measured = diagnostics.measure(trainer, module, datamodule.train_splits[0].graph, positives, negatives, 0)
+    # persons 0-3 have second homes 9, 10, 11, 12: three of the four fall among the hard cities 8-11
+    assert measured["kmas/false_negative_rate"] == pytest.approx(3 / 16)
+    assert [source.split(" ")[0] for source in diagnostics.sources[0]] == ["typed/valid"]

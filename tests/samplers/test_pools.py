@@ -144,9 +144,7 @@ def test_typed_observed_domain_range() -> None:
     sampler.set_types(torch.tensor([[0, 0], [2, 0], [6, 0], [1, 1], [3, 1], [4, 2], [5, 2]]))
     sampler.attach([toy_split()])
     assert drawn_sets(sampler, TOY[:1], head=True) == [{0, 2, 6}]  # heads of r0 are type 0
-    assert drawn_sets(sampler, TOY[2:3], head=False) == [
-        {1, 3}
-    ]  # tails of r1: 4 (type 2), 1 (type 1): tie -> 1
+    assert drawn_sets(sampler, TOY[2:3], head=False) == [{1, 3}]  # tails of r1: 4 (type 2), 1 (type 1): tie -> 1
 
 
 def test_empty_pools_never_crash() -> None:
@@ -166,9 +164,7 @@ def ranges(pools: list[list[int]]) -> PoolRanges:
 
 def test_fallback_integrate_uses_whole_pool_then_uniform() -> None:
     generator = torch.Generator().manual_seed(0)
-    entities, valid, from_fallback = fill(
-        ranges([[5, 6], [], [1, 2, 3, 4, 7, 8]]), 4, "integrate", 100, generator
-    )
+    entities, valid, from_fallback = fill(ranges([[5, 6], [], [1, 2, 3, 4, 7, 8]]), 4, "integrate", 100, generator)
     assert valid.all()
     assert entities[0, :2].tolist() == [5, 6] and from_fallback[0].tolist() == [False, False, True, True]
     assert from_fallback[1].all() and not from_fallback[2].any()

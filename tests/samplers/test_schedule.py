@@ -70,9 +70,7 @@ def test_progress_from_trainer_counters() -> None:
     steps = HardRatioSchedule("linear", peak_ratio=0.5, warmup_end=0.0, peak_at=0.5, end_ratio=0.0)
     assert steps.progress(trainer) == 0.5
     assert steps(trainer) == pytest.approx(0.5)
-    epochs = HardRatioSchedule(
-        "linear", peak_ratio=0.5, warmup_end=0.0, peak_at=0.5, end_ratio=0.0, unit="epoch"
-    )
+    epochs = HardRatioSchedule("linear", peak_ratio=0.5, warmup_end=0.0, peak_at=0.5, end_ratio=0.0, unit="epoch")
     assert epochs.progress(trainer) == 0.25
     assert epochs(trainer) == pytest.approx(0.25)
     fixed = HardRatioSchedule(unit="step", total=200)

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import os
+import sys
+from pathlib import Path
+from typing import Any
 
+import yaml
 from jsonargparse import Namespace
 from jsonargparse.typing import import_object
+from pytorch_lightning import Callback, Trainer
 from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
 
+from lit_kgns.backbones.checkpoints import load_checkpoint_file
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.data.root import DATA_ROOT_ENV
+from lit_kgns.errors import ConfigError, LitKGNSError
 from lit_kgns.module import KGLinkPrediction
+from lit_kgns.resume import ResumeCheckpoint, find_last_checkpoint, logger_for
 from lit_kgns.samplers.base import NegativeSampler
 
 SIZES = ("num_entities", "num_relations")
+TRACEBACK_ENV = "LIT_KGNS_TRACEBACK"
 
 
 class KGCLI(LightningCLI):
@@ -29,6 +39,56 @@ class KGCLI(LightningCLI):
         parser.add_argument(
             "--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`"
         )
+        parser.add_argument(
+            "--checkpoint_every_n_steps",
+            type=int | None,
+            default=None,
+            help="refresh the run's last.ckpt every n optimizer steps (epoch ends always), for --ckpt_path last",
+        )
+        parser.add_argument(
+            "--model_from_checkpoint",
+            type=bool,
+            default=False,
+            help="when resuming (fit --ckpt_path), take the model config from the checkpoint even where it "
+            "differs from the one given (by default that is an error)",
+        )
+
+    def _parse_ckpt_path(self) -> None:
+        """``--ckpt_path last`` resolves to the newest ``last.ckpt`` under ``trainer.default_root_dir``; a
+        ``fit`` resumed with a model config other than the checkpoint's is an error unless
+        ``--model_from_checkpoint`` (``validate`` / ``test`` / ``predict`` take the checkpoint's, as Lightning)."""
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return
+        config = self.config[subcommand]
+        self.resumed_from: Path | None = None
+        if config.get("ckpt_path") == "last":
+            root = Path(config.trainer.default_root_dir or os.getcwd())
+            self.resumed_from = find_last_checkpoint(root)
+            config.ckpt_path = str(self.resumed_from)
+        given = config.model.clone()
+        if config.get("ckpt_path"):
+            load_checkpoint_file(config.ckpt_path)  # a clear error for a missing, truncated or foreign file
+        super()._parse_ckpt_path()
+        if subcommand == "fit" and config.get("ckpt_path") and not config.get("model_from_checkpoint"):
+            changed = differences(given.as_dict(), self.config[subcommand].model.as_dict())
+            if changed:
+                raise ConfigError(
+                    f"{config.ckpt_path}: the model config differs from the checkpoint's at "
+                    f"{', '.join(changed[:5])}; resume with the config the checkpoint was trained with, pass "
+                    "--model_from_checkpoint true to take the checkpoint's, or fine-tune from it with "
+                    "model.backbone.init_args.checkpoint instead of --ckpt_path"
+                )
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        if self.subcommand == "fit" and config.get("enable_checkpointing") is not False:
+            every = self.config.fit.get("checkpoint_every_n_steps")
+            callbacks = [*callbacks, ResumeCheckpoint(every_n_train_steps=every)]
+            resumed = getattr(self, "resumed_from", None)
+            root = Path(config.get("default_root_dir") or os.getcwd())
+            if resumed is not None and config.get("logger") in (None, True):
+                config = {**config, "logger": logger_for(resumed, root) or config.get("logger")}
+        return super()._instantiate_trainer(config, callbacks)
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -73,9 +133,59 @@ def cli_main(args: ArgsType = None) -> KGCLI:
     )
 
 
+def differences(given: dict[str, Any], stored: dict[str, Any], prefix: str = "model") -> list[str]:
+    """Dotted keys whose values differ between two nested config dicts."""
+    keys = []
+    for key in sorted(set(given) | set(stored)):
+        left, right = given.get(key), stored.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            keys += differences(left, right, f"{prefix}.{key}")
+        elif left != right:
+            keys.append(f"{prefix}.{key}")
+    return keys
+
+
+def check_config_files(argv: list[str]) -> None:
+    """Each ``-c`` / ``--config`` file exists and is YAML; errors name the file and line (jsonargparse's own
+    message names neither)."""
+    paths = [value for flag, value in itertools.pairwise(argv) if flag in ("-c", "--config")]
+    paths += [argument.split("=", 1)[1] for argument in argv if argument.startswith("--config=")]
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from error
+
+
+def project_error(error: BaseException | None) -> LitKGNSError | None:
+    """The :class:`LitKGNSError` that ``error`` is or was raised from, if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, LitKGNSError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def main() -> None:
-    """Console entry point: returns nothing, so the exit status is 0 after a successful run."""
-    cli_main()
+    """Console entry point: exit status 0 after a successful run; an error about the input (a
+    :class:`~lit_kgns.errors.LitKGNSError`) is printed as one line with exit status 1, its traceback only with
+    ``LIT_KGNS_TRACEBACK=1``."""
+    try:
+        check_config_files(sys.argv[1:])
+        cli_main()
+    except Exception as raised:
+        # jsonargparse wraps what a constructor raised (a Union-typed option): find the project's error
+        error = project_error(raised)
+        if error is None or os.environ.get(TRACEBACK_ENV):
+            raise
+        sys.stderr.write(f"lit-kgns: error: {error.message()}\n  (set {TRACEBACK_ENV}=1 for the traceback)\n")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

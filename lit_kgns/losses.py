@@ -7,6 +7,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lit_kgns.errors import ConfigError
+
 
 def negative_weights(
     negative_scores: Tensor,
@@ -115,7 +117,7 @@ class SelfAdversarialBCE(nn.Module):
     def __init__(self, temperature: float = 1.0) -> None:
         super().__init__()
         if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+            raise ConfigError(f"temperature must be >= 0, got {temperature}")
         self.temperature = temperature
 
     def forward(
@@ -161,7 +163,7 @@ class NSSA(nn.Module):
     def __init__(self, margin: float = 9.0, inverse_temperature: float = 1.0) -> None:
         super().__init__()
         if inverse_temperature < 0:
-            raise ValueError(f"inverse_temperature must be >= 0, got {inverse_temperature}")
+            raise ConfigError(f"inverse_temperature must be >= 0, got {inverse_temperature}")
         self.margin = margin
         self.inverse_temperature = inverse_temperature
 

@@ -62,7 +62,8 @@ def hits_at_k_against_sampled(ranks: Tensor, num_negatives: Tensor, k: int = 10,
 
 class RankingMetrics(Metric):
     """MRR, MR, Hits@k and Hits@10 against 50 sampled negatives, kept as sums (exact under DDP), and the
-    number of queries ranked."""
+    number of queries ranked. ``hits@10_50`` is left out when a query had fewer than 49 candidates (graphs of
+    under 50 entities, such as Nations)."""
 
     full_state_update = False
     higher_is_better = True
@@ -75,6 +76,8 @@ class RankingMetrics(Metric):
         self.add_state("rank_sum", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("hits", torch.zeros(len(self.hits_at), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("hits_10_50", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        # queries with fewer than 49 candidates, for which "Hits@10 against 50 sampled" has no meaning
+        self.add_state("too_few_for_50", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, ranks: Tensor, num_negatives: Tensor) -> None:
         ranks = ranks.double()
@@ -83,12 +86,14 @@ class RankingMetrics(Metric):
         self.rank_sum += ranks.sum()
         self.hits += torch.stack([(ranks <= k).sum().double() for k in self.hits_at])
         self.hits_10_50 += hits_at_k_against_sampled(ranks, num_negatives).sum()
+        self.too_few_for_50 += (num_negatives < 49).sum().double()
 
     def compute(self) -> dict[str, Tensor]:
         count = self.count.clamp(min=1)
         result = {"mrr": self.reciprocal_rank_sum / count, "mr": self.rank_sum / count}
         for k, hits in zip(self.hits_at, self.hits, strict=True):
             result[f"hits@{k}"] = hits / count
-        result["hits@10_50"] = self.hits_10_50 / count
+        if self.too_few_for_50 == 0:  # not reported on graphs too small to draw 49 negatives
+            result["hits@10_50"] = self.hits_10_50 / count
         result["num_queries"] = self.count
         return {key: value.float() for key, value in result.items()}

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.protocol import split_source
+from lit_kgns.errors import CheckpointError, SetupError
 from lit_kgns.losses import SelfAdversarialBCE
 from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
 from lit_kgns.options import check_choice
@@ -68,6 +69,29 @@ class KGLinkPrediction(pl.LightningModule):
         self.loss = loss if loss is not None else SelfAdversarialBCE()
         self.metrics = nn.ModuleDict()
 
+    # ----------------------------------------------------------------- checkpoints bound to their data
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self._trainer is not None and self.trainer.datamodule is not None:
+            splits = split_source(self.trainer).train_splits
+            checkpoint["training_graphs"] = [split.graph.fingerprint() for split in splits]
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Resuming ``fit`` on other training graphs than the checkpoint's is refused (evaluating a checkpoint
+        on any graph, as zero-shot does, is not a resume and is not checked)."""
+        stored = checkpoint.get("training_graphs")
+        if stored is None or self._trainer is None or self.trainer.state.fn != "fit":
+            return
+        current = [split.graph.fingerprint() for split in split_source(self.trainer).train_splits]
+        if [graph["sha256"] for graph in stored] != [graph["sha256"] for graph in current]:
+            describe = lambda graphs: ", ".join(  # noqa: E731
+                f"{graph['name']} ({graph['entities']} entities, {graph['edges']} edges)" for graph in graphs
+            )
+            raise CheckpointError(
+                f"this checkpoint was trained on {describe(stored)}, not on {describe(current)}: resuming it on "
+                "other data would continue another run; to fine-tune from its weights, start a new run with "
+                "model.backbone.init_args.checkpoint=<file> (no --ckpt_path)"
+            )
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())
 
@@ -77,7 +101,7 @@ class KGLinkPrediction(pl.LightningModule):
         graph = split_source(self.trainer).train_splits[int(batch["graph"])].graph
         negatives = batch.get("negatives")
         if negatives is None:
-            raise RuntimeError(
+            raise SetupError(
                 "the training batch holds no negatives: training needs a NegativeSampler callback in the Trainer "
                 "(CLI: --sampler lit_kgns.samplers.StrictUniformSampler)"
             )
@@ -111,9 +135,10 @@ class KGLinkPrediction(pl.LightningModule):
                 graph = split.name.rsplit("/", 1)[0]
                 for key, value in values.items():
                     self.log(f"{stage}/{graph}/{key}", value, sync_dist=False, add_dataloader_idx=False)
-        for key in per_graph[0] if per_graph else []:
-            # metrics are averaged over graphs, unweighted (as published); query counts add up
-            values = torch.stack([values[key] for values in per_graph])
+        keys = dict.fromkeys(key for values in per_graph for key in values)
+        for key in keys:
+            # metrics are averaged over the graphs reporting them, unweighted (as published); query counts add up
+            values = torch.stack([values[key] for values in per_graph if key in values])
             total = values.sum() if key == "num_queries" else values.mean()
             self.log(f"{stage}/{key}", total, prog_bar=key == "mrr", sync_dist=False, add_dataloader_idx=False)
 

@@ -9,11 +9,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lit_kgns"
 
 # lowest first; a module of layer i may import from layers 0..i
 LAYERS = [
+    {"errors"},
     {"options", "negatives", "losses", "metrics", "data"},
     {"backbones"},
     {"scoring"},
     {"samplers"},
     {"module"},
+    {"resume"},
     {"cli", "__main__"},
 ]
 

@@ -83,3 +83,13 @@ def test_agrees_with_pykeen_rank_based_evaluator(ties):
     assert values["mr"].item() == pytest.approx(result.get_metric(f"tail.{ties}.arithmetic_mean_rank"), rel=1e-6)
     for k in (1, 3, 10):
         assert values[f"hits@{k}"].item() == pytest.approx(result.get_metric(f"tail.{ties}.hits_at_{k}"), rel=1e-6)
+
+
+def test_hits_at_10_against_50_is_left_out_where_49_negatives_cannot_be_drawn() -> None:
+    from lit_kgns.metrics import RankingMetrics
+
+    metric = RankingMetrics()
+    metric.update(torch.tensor([1.0, 3.0]), torch.tensor([100, 100]))
+    assert "hits@10_50" in metric.compute()
+    metric.update(torch.tensor([2.0]), torch.tensor([13]))  # a query of a 14-entity graph
+    assert "hits@10_50" not in metric.compute()

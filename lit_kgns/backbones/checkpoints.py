@@ -11,6 +11,7 @@ from torch import nn
 
 from lit_kgns.data.download import download_file
 from lit_kgns.data.root import resolve_data_root
+from lit_kgns.errors import CheckpointError, CheckpointNotFoundError
 
 
 @dataclass(frozen=True)
@@ -71,18 +72,38 @@ def checkpoint_path(name_or_path: str, data_root: str | Path | None = None) -> P
         return path
     path = Path(name_or_path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f"checkpoint {name_or_path!r}: no such file, and not one of the known names {sorted(PRETRAINED)}"
         )
     return path
 
 
+def load_checkpoint_file(path: str | Path) -> object:
+    """``torch.load(path, weights_only=True)`` on the CPU, a truncated or foreign file named in a
+    :class:`CheckpointError` (never with torch's advice to trust the file with ``weights_only=False``)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise CheckpointNotFoundError(f"{path}: no such checkpoint file") from error
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for bad files
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint ({reason[:160]}); the file may be truncated or of "
+            "another kind: download or save it again"
+        ) from error
+
+
 def read_state_dict(path: Path, prefix_renames: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
-    """The ``model`` state dict of a released checkpoint (or a bare state dict), loaded with ``weights_only=True``."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    """The ``model`` state dict of a released checkpoint, a bare state dict, or the backbone of a lit_kgns
+    Lightning checkpoint (``backbone.*`` of its ``state_dict``), loaded with ``weights_only=True``."""
+    payload = load_checkpoint_file(path)
+    if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
+        prefix = "backbone."
+        lightning = payload.get("state_dict", {})
+        payload = {key[len(prefix) :]: value for key, value in lightning.items() if key.startswith(prefix)}
     state = payload.get("model", payload) if isinstance(payload, dict) else payload
     if not isinstance(state, dict):
-        raise ValueError(f"{path}: expected a state dict or {{'model': state_dict}}, got {type(payload).__name__}")
+        raise CheckpointError(f"{path}: expected a state dict or {{'model': state_dict}}, got {type(payload).__name__}")
     renames = prefix_renames or {}
     return {_rename(key, renames): value for key, value in state.items()}
 
@@ -109,4 +130,4 @@ def load_pretrained(
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise RuntimeError(f"{path}: does not fit {type(module).__name__}: {error}") from error
+        raise CheckpointError(f"{path}: does not fit {type(module).__name__}: {error}") from error

@@ -3,8 +3,7 @@
 Each model owns embedding tables sized by ``num_entities`` / ``num_relations`` (direct relations ``R``) and
 delegates the score formula to ``pykeen.nn.modules.<Model>Interaction``: the formulas are PyKEEN's, the
 batching is ours. A tail query ``(h, r, ?)`` scores ``f(h, r, c)`` for every candidate ``c``; a head query
-``(?, r, t)`` scores ``f(c, r, t)`` with the same direct relation ``r`` (the ``graph`` argument is ignored:
-these models do not pass messages).
+``(?, r, t)`` scores ``f(c, r, t)`` with the same direct relation ``r`` (``graph`` is ignored: no messages).
 
 ``relation_representations`` returns a ``(2R, d)`` real table: rows ``r < R`` are the flattened relation
 parameters, rows ``r + R`` those of the *inverse* relation, defined per model so that
@@ -23,6 +22,8 @@ from torch.nn import functional as F
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.errors import ConfigError
+from lit_kgns.options import check_positive
 
 Size = int | None  # None: filled in by the CLI from the training graph
 
@@ -43,12 +44,11 @@ class KGEBackbone(KGBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__()
+        filled = "(the CLI fills it in from the training graph, which must be a single dataset)"
         for name, value in (("num_entities", num_entities), ("num_relations", num_relations)):
             if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"{type(self).__name__}: {name} must be a positive integer, got {value!r} (the CLI fills it in "
-                    "from the training graph, which must be a single dataset)"
-                )
+                raise ConfigError(f"{type(self).__name__}: {name} must be a positive integer, got {value!r} {filled}")
+        check_positive("embedding_dim", embedding_dim)
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.embedding_dim = embedding_dim

@@ -20,6 +20,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 from lit_kgns.backbones.relation_graph import quiet_sparse
+from lit_kgns.errors import ConfigError
 
 Implementation = Literal["chunked", "per_edge"]
 
@@ -46,11 +47,13 @@ class MessagePassingOptions:
 
     def __post_init__(self) -> None:
         if self.implementation not in ("chunked", "per_edge"):
-            raise ValueError(f"message_passing.implementation must be chunked or per_edge, got {self.implementation!r}")
+            raise ConfigError(
+                f"message_passing.implementation must be chunked or per_edge, got {self.implementation!r}"
+            )
         if self.chunk_mb is not None and self.chunk_mb <= 0:
-            raise ValueError(f"message_passing.chunk_mb must be positive or null, got {self.chunk_mb}")
+            raise ConfigError(f"message_passing.chunk_mb must be positive or null, got {self.chunk_mb}")
         if self.eval_state_mb <= 0:
-            raise ValueError(f"message_passing.eval_state_mb must be positive, got {self.eval_state_mb}")
+            raise ConfigError(f"message_passing.eval_state_mb must be positive, got {self.eval_state_mb}")
 
     def chunk_bytes(self, device: torch.device) -> int:
         megabytes = self.chunk_mb if self.chunk_mb is not None else (1.0 if device.type == "cpu" else 256.0)
@@ -86,12 +89,12 @@ def relational_propagate(
         ``(num_nodes, B, d)``. Differentiable in ``x`` and ``relation``; backward recomputes the messages.
     """
     if x.dim() != 3 or relation.dim() != 3 or relation.shape[2] != x.shape[2]:
-        raise ValueError(
+        raise ConfigError(
             f"relational_propagate expects x (N, B, d) and relation (T, B or 1, d), got {tuple(x.shape)} "
             f"and {tuple(relation.shape)}"
         )
     if relation.shape[1] not in (1, x.shape[1]):
-        raise ValueError(f"relation has {relation.shape[1]} rows per type, expected 1 or {x.shape[1]}")
+        raise ConfigError(f"relation has {relation.shape[1]} rows per type, expected 1 or {x.shape[1]}")
     num_nodes = x.shape[0] if num_nodes is None else num_nodes
     chunk_edges = max(1, chunk_bytes // max(1, x.shape[1] * x.shape[2] * x.element_size()))
     relation = relation.to(x.dtype)

@@ -22,6 +22,7 @@ from lit_kgns.backbones.motif_hypergraph import (
 )
 from lit_kgns.backbones.nbfnet import EntityEncoder, RelationConditionedBackbone
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.errors import ConfigError
 
 MAX_ARITY = 3
 
@@ -192,7 +193,7 @@ class Motif(RelationConditionedBackbone):
         (the result is the same; in training each row keeps its own dropout mask, as upstream).
         """
         if query_relations is None:
-            raise ValueError("Motif's relation representations are query-conditioned: pass query_relations")
+            raise ConfigError("Motif's relation representations are query-conditioned: pass query_relations")
         hypergraph = self.relation_hypergraph(graph)
         if self.training:
             return self.relation_model(hypergraph, query_relations)

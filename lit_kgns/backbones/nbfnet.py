@@ -12,6 +12,7 @@ from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.edges import message_edges
 from lit_kgns.backbones.message_passing import MessagePassingOptions, relational_propagate
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.options import check_positive
 
 
 class RelationalConv(MessagePassing):
@@ -108,6 +109,8 @@ class BellmanFordStack(nn.Module):
         options: MessagePassingOptions | None = None,
     ) -> None:
         super().__init__()
+        check_positive("dim", dim)
+        check_positive("number of layers", num_layers)
         self.layers = nn.ModuleList(
             RelationalConv(dim, num_relation, project_relations=project_relations, options=options)
             for _ in range(num_layers)

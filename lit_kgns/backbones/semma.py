@@ -23,6 +23,7 @@ from lit_kgns.backbones.relation_graph import cached_relation_graph, quiet_spars
 from lit_kgns.backbones.text_encoders import RelationTextSource
 from lit_kgns.backbones.ultra import RelationEncoder
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.errors import ConfigError
 
 Reduction = Literal["auto", "none", "linear", "project", "truncate"]
 
@@ -85,9 +86,9 @@ class SemanticRelationEncoder(BellmanFordStack):
         if reduction == "auto":
             reduction = "none" if text_dim == dim else "linear"
         if reduction == "none" and text_dim != dim:
-            raise ValueError(f"text embeddings of size {text_dim} need a reduction to {dim}")
+            raise ConfigError(f"text embeddings of size {text_dim} need a reduction to {dim}")
         if reduction == "truncate" and text_dim < dim:
-            raise ValueError(f"cannot truncate {text_dim}-d text embeddings to {dim}")
+            raise ConfigError(f"cannot truncate {text_dim}-d text embeddings to {dim}")
         self.reduction = reduction
         if reduction == "linear":
             self.embedding_reducer = nn.Linear(text_dim, dim)
@@ -218,6 +219,6 @@ class Semma(RelationConditionedBackbone):
     def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
         """Fused ``(B, 2R, d)`` representations conditioned on ``query_relations`` ``(B,)``."""
         if query_relations is None:
-            raise ValueError("Semma's relation representations are query-conditioned: pass query_relations")
+            raise ConfigError("Semma's relation representations are query-conditioned: pass query_relations")
         structural = self.relation_model(cached_relation_graph(graph), query_relations)  # (B, 2R, d)
         return self.combiner(structural, self.semantic_representations(graph))

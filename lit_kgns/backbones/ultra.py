@@ -10,6 +10,7 @@ from lit_kgns.backbones.message_passing import MessagePassingOptions
 from lit_kgns.backbones.nbfnet import BellmanFordStack, EntityEncoder, RelationConditionedBackbone
 from lit_kgns.backbones.relation_graph import RelationGraph, cached_relation_graph
 from lit_kgns.data.graph import KGGraph
+from lit_kgns.errors import ConfigError
 
 
 class RelationEncoder(BellmanFordStack):
@@ -65,5 +66,5 @@ class Ultra(RelationConditionedBackbone):
 
     def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
         if query_relations is None:
-            raise ValueError("Ultra's relation representations are query-conditioned: pass query_relations (B,)")
+            raise ConfigError("Ultra's relation representations are query-conditioned: pass query_relations (B,)")
         return self.relation_model(cached_relation_graph(graph), query_relations)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from lit_kgns.errors import ConfigError
 
 BatchPlan = tuple[int, Tensor]  # (graph id, triple indices)
 
@@ -23,14 +26,15 @@ class TrainingBatchPlan(Sampler[BatchPlan]):
 
     def __init__(self, sizes: list[int], batch_size: int, batches_per_epoch: int | None = None, seed: int = 0) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+            raise ConfigError(f"batch_size must be positive, got {batch_size}")
         if batches_per_epoch is not None and batches_per_epoch < 1:
-            raise ValueError(f"batches_per_epoch must be positive or null, got {batches_per_epoch}")
+            raise ConfigError(f"batches_per_epoch must be positive or null, got {batches_per_epoch}")
         self.sizes = sizes
         self.batch_size = batch_size
         self.batches_per_epoch = batches_per_epoch
         self.seed = seed
         self.epoch = 0
+        self.resume_at: tuple[int, int] | None = None  # (epoch, batches already trained in it)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -42,6 +46,14 @@ class TrainingBatchPlan(Sampler[BatchPlan]):
         return self.batches_per_epoch or math.ceil(sum(self.sizes) / self.batch_size)
 
     def __iter__(self) -> Iterator[BatchPlan]:
+        skip = 0
+        if self.resume_at is not None and self.resume_at[0] == self.epoch:
+            skip, self.resume_at = self.resume_at[1], None
+        for position, batch in enumerate(self._epoch()):
+            if position >= skip:
+                yield batch
+
+    def _epoch(self) -> Iterator[BatchPlan]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         if len(self.sizes) == 1:
             order = torch.randperm(self.sizes[0], generator=generator)
@@ -52,6 +64,30 @@ class TrainingBatchPlan(Sampler[BatchPlan]):
         graph_ids = torch.multinomial(weights, len(self), replacement=True, generator=generator)
         for graph_id in graph_ids.tolist():
             yield graph_id, torch.randperm(self.sizes[graph_id], generator=generator)[: self.batch_size]
+
+
+class ResumableLoader(DataLoader):
+    """The training loader. Lightning keeps its ``state_dict`` (the epoch and the batches trained in it) in
+    checkpoints and hands it back on resume, so a run stopped mid-epoch continues with the next batch of the
+    same plan. ``trained_batches`` reports the batches trained so far this epoch (set by the DataModule).
+
+    Under DDP Lightning rebuilds the loader around a distributed sampler; the plan's place is then not
+    restored and a mid-epoch resume restarts the epoch's plan (with a warning).
+    """
+
+    trained_batches: Callable[[], int] | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        if not isinstance(self.sampler, TrainingBatchPlan) or self.trained_batches is None:
+            return {}
+        return {"epoch": self.sampler.epoch, "batches": int(self.trained_batches())}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if isinstance(self.sampler, TrainingBatchPlan) and "epoch" in state:
+            self.sampler.resume_at = (state["epoch"], state["batches"])
+        else:
+            message = "the training loader was rebuilt (DDP): a mid-epoch resume restarts the epoch's plan"
+            warnings.warn(message, stacklevel=2)
 
 
 class TrainingTriples(Dataset):

@@ -11,12 +11,14 @@ themselves are in :mod:`lit_kgns.data.entries`.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 
-from lit_kgns.data.download import DataFile, download_file, download_from_archive
+from lit_kgns.data.download import DataFile, DownloadError, download_file, download_from_archive, sha256_of
 from lit_kgns.data.entries import ALIASES, DATASETS, DatasetEntry, DatasetNotFoundError
 from lit_kgns.data.graph import KGDataset
 from lit_kgns.data.root import DATA_ROOT_ENV, resolve_data_root
+from lit_kgns.errors import DataNotFoundError, UnknownDatasetError
 
 __all__ = [
     "DataFile",
@@ -39,7 +41,7 @@ def get_entry(name: str) -> DatasetEntry:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     if key not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(available_datasets())}")
+        raise UnknownDatasetError(f"unknown dataset {name!r}; available: {', '.join(available_datasets())}")
     return DATASETS[key]
 
 
@@ -63,6 +65,8 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
     """
     entry = get_entry(name)
     data_root = resolve_data_root(root)
+    if data_root.exists() and not data_root.is_dir():
+        raise DataNotFoundError(f"data root {data_root} is a file, not a folder (--data.root / ${DATA_ROOT_ENV})")
     folder = data_root / entry.folder
     missing = [file for file in entry.files if not (folder / file.local).is_file()]
     if not missing:
@@ -75,13 +79,34 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
             f"under the data root {data_root} (expected folder {entry.folder!r}); put the files there, "
             f"pass root=... or set ${DATA_ROOT_ENV}"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    if entry.archive is not None:
-        download_from_archive(entry.url(entry.archive), entry.archive_sha256, folder, missing)
-    else:
-        for file in missing:
-            download_file(entry.url(file.remote), folder / file.local, file.sha256)
+    foreign = [file.local for file in entry.files if file not in missing and not _is_published(folder, file)]
+    if foreign:
+        # the files present are not the published ones: the user's own data, not to be completed by a download
+        raise DatasetNotFoundError(
+            f"dataset {entry.name!r}: {folder} lacks {', '.join(file.local for file in missing)}, and its "
+            f"{', '.join(foreign)} differ from the published files; add the missing files, or use another folder"
+        )
+    created = [path for path in (folder, *folder.parents) if not path.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if entry.archive is not None:
+            download_from_archive(entry.url(entry.archive), entry.archive_sha256, folder, missing)
+        else:
+            for file in missing:
+                download_file(entry.url(file.remote), folder / file.local, file.sha256)
+    except DownloadError as error:
+        for path in created:  # nothing half-created is left behind: the folders made for this download go
+            shutil.rmtree(path, ignore_errors=True)
+        raise DownloadError(
+            f"dataset {entry.name!r} is not under the data root {data_root} and could not be downloaded "
+            f"({error.message()}); offline, copy its files into {folder} or point --data.root / "
+            f"${DATA_ROOT_ENV} at a folder that has them"
+        ) from error
     return folder
+
+
+def _is_published(folder: Path, file: DataFile) -> bool:
+    return file.sha256 is None or sha256_of(folder / file.local) == file.sha256
 
 
 def _bundled_folder(entry: DatasetEntry) -> Path | None:

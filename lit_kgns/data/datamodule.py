@@ -9,17 +9,22 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from lit_kgns.data.batches import (
     EvaluationTriples,
+    ResumableLoader,
     TrainingBatchPlan,
     TrainingTriples,
     UnpaddedDistributedSampler,
 )
 from lit_kgns.data.catalog import load_dataset
+from lit_kgns.data.checks import DataIssuePolicy, dataset_findings
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 from lit_kgns.data.held_out import HeldOutFacts, held_out_facts
+from lit_kgns.errors import ConfigError, DataError
+from lit_kgns.options import check_choice, check_positive
 
 
 def _as_list(names: str | list[str] | None) -> list[str]:
@@ -55,6 +60,9 @@ class KGDataModule(pl.LightningDataModule):
             (``seed_everything``, ``PL_GLOBAL_SEED``), so runs with different seeds see positives in different
             orders.
         num_workers: DataLoader workers (batches are index look-ups: 0 is usually fastest).
+        on_data_issue: what to do when a dataset has duplicated training triples, evaluation triples that are
+            training triples, or evaluation entities / relations without edges
+            (:func:`~lit_kgns.data.checks.dataset_findings`): ``warn`` once (default), ``error``, ``ignore``.
     """
 
     def __init__(
@@ -69,6 +77,7 @@ class KGDataModule(pl.LightningDataModule):
         batches_per_epoch: int | None = None,
         seed: int | None = None,
         num_workers: int = 0,
+        on_data_issue: DataIssuePolicy = "warn",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -84,6 +93,10 @@ class KGDataModule(pl.LightningDataModule):
         self.batches_per_epoch = batches_per_epoch
         self.seed = seed
         self.num_workers = num_workers
+        check_choice("on_data_issue", on_data_issue, DataIssuePolicy)
+        check_positive("data.batch_size", batch_size)
+        check_positive("data.eval_batch_size", eval_batch_size)
+        self.on_data_issue = on_data_issue
         self._datasets: dict[str, KGDataset] = {}
         self._device_graphs: dict[tuple[int, str], KGGraph] = {}
         self._held_out: dict[str, HeldOutFacts] = {}
@@ -97,9 +110,11 @@ class KGDataModule(pl.LightningDataModule):
         per-stage options (``train_datasets``, ...) name them by ``KGDataset.name``."""
         names = [dataset.name for dataset in datasets]
         if len(set(names)) != len(names):
-            raise ValueError(f"dataset names must be unique, got {names}")
+            raise ConfigError(f"dataset names must be unique, got {names}")
         datamodule = cls(dataset=options.pop("dataset", names), **options)
-        datamodule._datasets.update({dataset.name: dataset for dataset in datasets})
+        for dataset in datasets:
+            datamodule._datasets[dataset.name] = dataset
+            datamodule._report(dataset)
         return datamodule
 
     @property
@@ -124,7 +139,17 @@ class KGDataModule(pl.LightningDataModule):
     def dataset(self, name: str) -> KGDataset:
         if name not in self._datasets:
             self._datasets[name] = load_dataset(name, self.root)
+            self._report(self._datasets[name])
         return self._datasets[name]
+
+    def _report(self, dataset: KGDataset) -> None:
+        findings = dataset_findings(dataset) if self.on_data_issue != "ignore" else []
+        if not findings:
+            return
+        message = f"dataset {dataset.name!r}: {'; '.join(findings)}"
+        if self.on_data_issue == "error":
+            raise DataError(f"{message} (data.on_data_issue=warn to train anyway)")
+        rank_zero_warn(f"{message} (data.on_data_issue=ignore to silence, error to refuse)")
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit"):
@@ -169,7 +194,13 @@ class KGDataModule(pl.LightningDataModule):
         targets = [self.dataset(name).train.targets for name in self.train_names]
         sizes = [len(triples) for triples in targets]
         plan = TrainingBatchPlan(sizes, self.batch_size, self.batches_per_epoch, self.plan_seed)
-        return DataLoader(TrainingTriples(targets), sampler=plan, batch_size=None, num_workers=self.num_workers)
+        loader = ResumableLoader(TrainingTriples(targets), sampler=plan, batch_size=None, num_workers=self.num_workers)
+        loader.trained_batches = self._trained_batches
+        return loader
+
+    def _trained_batches(self) -> int:
+        """Batches trained so far in the current epoch (what a checkpoint saved now has seen)."""
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed if self.trainer else 0
 
     def _evaluation_loaders(self, targets: list[torch.Tensor]) -> list[DataLoader]:
         loaders = []

@@ -12,6 +12,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lit_kgns.errors import LitKGNSError
+
 
 @dataclass(frozen=True)
 class DataFile:
@@ -22,7 +24,7 @@ class DataFile:
     sha256: str
 
 
-class DownloadError(RuntimeError):
+class DownloadError(LitKGNSError, RuntimeError):
     """A download failed or its content does not match the expected checksum."""
 
 

@@ -27,9 +27,10 @@ from lit_kgns.data.splits import (
     mtdea_inductive,
     transductive,
 )
+from lit_kgns.errors import DataNotFoundError
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(DataNotFoundError):
     """A dataset's files are neither under the data root nor obtainable from a known source."""
 
 

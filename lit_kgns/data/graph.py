@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -88,6 +89,19 @@ class KGGraph:
             self.relation_labels,
             self.dataset,
         )
+
+    def fingerprint(self) -> dict[str, int | str]:
+        """What identifies the graph in a checkpoint: its counts and a hash of its edges and relation labels."""
+
+        def digest(graph: KGGraph) -> str:
+            hasher = hashlib.sha256()
+            for tensor in (graph.edge_index, graph.edge_type):
+                hasher.update(tensor.detach().cpu().to(torch.int64).numpy().tobytes())
+            hasher.update("\t".join(graph.relation_labels).encode())
+            return hasher.hexdigest()[:16]
+
+        counts = {"entities": self.num_nodes, "relations": self.num_direct_relations, "edges": self.num_edges // 2}
+        return {"name": self.name, **counts, "sha256": self.cached("fingerprint", digest)}
 
     def cached(self, key: str, build: Callable[[KGGraph], T]) -> T:
         """``cache[key]``, built by ``build(self)`` on first use."""

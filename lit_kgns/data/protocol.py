@@ -6,6 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.held_out import HeldOutFacts
+from lit_kgns.errors import SetupError
 
 
 @runtime_checkable
@@ -30,7 +31,7 @@ def split_source(trainer: Any) -> SplitSource:
     """The Trainer's DataModule as a :class:`SplitSource`, or a clear error."""
     datamodule = getattr(trainer, "datamodule", None)
     if not isinstance(datamodule, SplitSource):
-        raise RuntimeError(
+        raise SetupError(
             f"lit_kgns needs a DataModule with train_splits and splits(stage) (a KGDataModule); "
             f"the Trainer has {type(datamodule).__name__}"
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lit_kgns.data.root import resolve_data_root
+from lit_kgns.errors import ConfigError
 
 # catalog name -> SEMMA description file stem (SEMMA's ``graph.dataset`` string)
 DESCRIPTION_FILES: dict[str, str] = {
@@ -86,7 +87,7 @@ def read_descriptions(path: str | Path) -> dict[str, tuple[str, str, str]]:
     cleaned, described = payload["cleaned_relations"], payload["relation_descriptions"]
     # SEMMA pairs the two objects by position; they share keys in the same order, which we check
     if list(cleaned) != list(described):
-        raise ValueError(f"{path}: cleaned_relations and relation_descriptions have different keys")
+        raise ConfigError(f"{path}: cleaned_relations and relation_descriptions have different keys")
     return {key: (cleaned[key], *described[key][:2]) for key in cleaned}
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from itertools import chain
 from pathlib import Path
 
 import torch
 
+from lit_kgns.errors import DataError
 
-class TripleFileError(ValueError):
+
+class TripleFileError(DataError):
     """A triple file is missing, empty or malformed; the message names the file and the line."""
 
 
@@ -17,8 +20,10 @@ def read_triples(path: str | Path) -> list[tuple[str, str, str]]:
     """Read string triples from ``path``.
 
     Lines are split on tabs when the line has a tab, else on any whitespace (the MTDEA files are
-    single-space separated). CRLF endings and a missing final newline are tolerated; blank lines are
-    skipped. Every other line must have exactly three non-empty fields.
+    single-space separated). A UTF-8 byte-order mark, CRLF endings and a missing final newline are
+    tolerated; blank lines are skipped, and so is a first line that names the columns (``head relation
+    tail``, ``subject predicate object``, ...: see ``HEADER_WORDS``), with a warning. Every other line must
+    have exactly three non-empty fields.
     """
     path = Path(path)
     if not path.is_file():
@@ -33,22 +38,39 @@ def read_triples(path: str | Path) -> list[tuple[str, str, str]]:
     return triples
 
 
+# Column names a header line is made of (compared lower-case, without "#" or "_id" decorations).
+HEADER_WORDS = {"head", "relation", "tail", "h", "r", "t", "subject", "predicate", "object", "source", "target"}
+HEADER_WORDS |= {"s", "p", "o", "rel", "edge", "type", "from", "to"}
+
+
 def _parse_lines(path: Path) -> list[tuple[str, str, str]]:
     triples: list[tuple[str, str, str]] = []
-    with path.open(encoding="utf-8", newline="") as handle:
+    # utf-8-sig: a byte-order mark must not become part of the first entity's label
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         for line_number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\r\n")
             if not line.strip():
                 continue
             fields = line.split("\t") if "\t" in line else line.split()
             fields = [field.strip() for field in fields]
-            if len(fields) != 3 or not all(fields):
+            if len(fields) != 3:
                 raise TripleFileError(
                     f"{path}:{line_number}: expected 3 fields (head, relation, tail) separated by a tab "
                     f"or whitespace, got {len(fields)}: {line[:120]!r}"
                 )
+            if not all(fields):
+                named = zip(("head", "relation", "tail"), fields, strict=True)
+                empty = ", ".join(name for name, field in named if not field)
+                raise TripleFileError(f"{path}:{line_number}: empty {empty} field in {line[:120]!r}")
+            if not triples and _is_header(fields):
+                warnings.warn(f"{path}:{line_number}: header line {line[:120]!r} skipped", stacklevel=3)
+                continue
             triples.append((fields[0], fields[1], fields[2]))
     return triples
+
+
+def _is_header(fields: list[str]) -> bool:
+    return all(field.lower().strip("#").removesuffix("_id") in HEADER_WORDS for field in fields)
 
 
 def _first_undecodable_line(path: Path) -> int:

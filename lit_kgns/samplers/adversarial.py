@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.errors import ConfigError
 from lit_kgns.samplers.base import TrainingGraph
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.neighbors import DynamicPoolSampler, compress
@@ -61,7 +62,7 @@ class AdversarialSampler(DynamicPoolSampler):
     def __init__(self, chunk_size: int = 256, precompute: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if chunk_size < 1:
-            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+            raise ConfigError(f"chunk_size must be positive, got {chunk_size}")
         self.chunk_size = chunk_size
         self.precompute = precompute
         self.query_pools: dict[int, QueryPools] = {}

@@ -17,12 +17,14 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
 from lit_kgns.data.triple_index import TripleIndex
+from lit_kgns.errors import ConfigError, SetupError
 from lit_kgns.negatives import NegativeBatch, Queries
 from lit_kgns.options import check_choice
 
@@ -59,7 +61,7 @@ def backbone_of(pl_module: pl.LightningModule) -> KGBackbone:
     """The backbone a model-driven sampler reads (the module's ``backbone`` attribute)."""
     backbone = getattr(pl_module, "backbone", None)
     if not isinstance(backbone, KGBackbone):
-        raise RuntimeError(f"{type(pl_module).__name__} has no `backbone` (a KGBackbone) for the sampler to read")
+        raise SetupError(f"{type(pl_module).__name__} has no `backbone` (a KGBackbone) for the sampler to read")
     return backbone
 
 
@@ -77,7 +79,7 @@ class NegativeSampler(pl.Callback, ABC):
     def __init__(self, num_negatives: int = 256, side: Side = "half", seed: int | None = None) -> None:
         super().__init__()
         if num_negatives < 1:
-            raise ValueError(f"num_negatives must be a positive integer, got {num_negatives}")
+            raise ConfigError(f"num_negatives must be a positive integer, got {num_negatives}")
         check_choice("side", side, Side)
         self.num_negatives = num_negatives
         self.side = side
@@ -142,7 +144,7 @@ class NegativeSampler(pl.Callback, ABC):
         samplers = [callback for callback in trainer.callbacks if isinstance(callback, NegativeSampler)]
         if len(samplers) > 1:
             names = ", ".join(type(sampler).__name__ for sampler in samplers)
-            raise RuntimeError(f"the Trainer has {len(samplers)} negative samplers ({names}): keep exactly one")
+            raise SetupError(f"the Trainer has {len(samplers)} negative samplers ({names}): keep exactly one")
         self.rank = trainer.global_rank
         # the DataModule's splits are on the training device already: the sampler shares their graphs
         splits = split_source(trainer).train_splits
@@ -152,6 +154,12 @@ class NegativeSampler(pl.Callback, ABC):
         """Index the training graphs (also usable outside a Trainer, e.g. in notebooks and tests)."""
         self.graphs = [self.index_graph(split, torch.device(device)) for split in splits]
         self._generator = None
+        for context in self.graphs:
+            if self.num_negatives >= context.graph.num_nodes - 1:
+                rank_zero_warn(
+                    f"num_negatives={self.num_negatives} is not below the {context.graph.num_nodes} entities of "
+                    f"{context.graph.name}: every row repeats negatives (fewer would do as well)"
+                )
 
     def index_graph(self, split: LinkPredictionSplit, device: torch.device) -> TrainingGraph:
         graph = split.graph.to(device)

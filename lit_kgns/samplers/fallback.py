@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.triple_index import expand_ranges
+from lit_kgns.errors import ConfigError
 from lit_kgns.options import check_choice
 
 Fallback = Literal["integrate", "mask", "widen", "repeat"]
@@ -137,7 +138,7 @@ def fill(
         return entities.long(), valid, from_fallback
     if mode == "widen":
         if widen is None:
-            raise ValueError("the widen fallback needs the Corrupt pools")
+            raise ConfigError("the widen fallback needs the Corrupt pools")
         used = valid.sum(dim=1)
         # The widened pool fills the remaining slots the same way (each entry once if it is too small).
         extra, extra_valid, _ = draw(widen, num, generator, exhaust_small=True)

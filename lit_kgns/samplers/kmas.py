@@ -18,6 +18,7 @@ from torch import Tensor
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.triple_index import QueryAnswers
+from lit_kgns.errors import ConfigError
 from lit_kgns.negatives import NegativeBatch
 from lit_kgns.options import check_choice, check_period
 from lit_kgns.samplers.base import NegativeSampler, backbone_of
@@ -113,17 +114,17 @@ class KMASSampler(NegativeSampler):
         check_choice("representation", representation, Representation)
         check_choice("weighting", weighting, Weighting)
         if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
+            raise ConfigError(f"temperature must be positive, got {temperature}")
         periods = {"top_k": top_k, "diagnostics_every_n_steps": diagnostics_every_n_steps}
         periods |= {"refresh_every_n_steps": refresh_every_n_steps, "refresh_every_n_epochs": refresh_every_n_epochs}
         for name, value in periods.items():
             check_period(name, value)
         if chunk_size < 1 or diagnostics_batch_size < 1 or max_retries < 0:
-            raise ValueError("chunk_size and diagnostics_batch_size must be positive, max_retries non-negative")
+            raise ConfigError("chunk_size and diagnostics_batch_size must be positive, max_retries non-negative")
         if not 0 < hard_weight <= 1:
-            raise ValueError(f"hard_weight must be in (0, 1], got {hard_weight}")
+            raise ConfigError(f"hard_weight must be in (0, 1], got {hard_weight}")
         if not 0 <= log_q_correction <= 1:
-            raise ValueError(f"log_q_correction must be in [0, 1], got {log_q_correction}")
+            raise ConfigError(f"log_q_correction must be in [0, 1], got {log_q_correction}")
         self.schedule = schedule if schedule is not None else HardRatioSchedule()
         self.similarity = similarity
         self.temperature = temperature

@@ -11,6 +11,7 @@ from pytorch_lightning.utilities import rank_zero_info
 from lit_kgns.data.graph import KGGraph
 from lit_kgns.data.protocol import split_source
 from lit_kgns.data.triple_index import TripleIndex
+from lit_kgns.errors import ConfigError
 from lit_kgns.negatives import NegativeBatch
 from lit_kgns.samplers.base import backbone_of
 from lit_kgns.scoring import diagnostic_scores
@@ -34,7 +35,7 @@ class KMASDiagnostics(pl.Callback):
     def __init__(self, every_n_steps: int = 50, batch_size: int = 8) -> None:
         super().__init__()
         if every_n_steps < 1 or batch_size < 1:
-            raise ValueError(f"every_n_steps and batch_size must be positive, got {every_n_steps}, {batch_size}")
+            raise ConfigError(f"every_n_steps and batch_size must be positive, got {every_n_steps}, {batch_size}")
         self.every_n_steps = every_n_steps
         self.batch_size = batch_size
         self._known_facts: dict[int, TripleIndex | None] = {}

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.triple_index import TripleIndex, expand_ranges
+from lit_kgns.errors import ConfigError, SetupError
 from lit_kgns.options import check_period
 from lit_kgns.samplers.base import backbone_of
 from lit_kgns.samplers.fallback import PoolRanges
@@ -35,7 +36,7 @@ def load_backbone(checkpoint: str, model: nn.Module | None = None) -> nn.Module:
     if model is None:
         config = saved.get("hyper_parameters", {}).get("backbone")
         if not isinstance(config, dict) or "class_path" not in config:
-            raise ValueError(
+            raise ConfigError(
                 f"{checkpoint}: the checkpoint does not describe its backbone (saved outside the CLI); "
                 "pass the backbone as `model` and only its weights are read"
             )
@@ -78,7 +79,7 @@ class DynamicPoolSampler(PoolSampler):
     ) -> None:
         super().__init__(**kwargs)
         if num_query_results < 1:
-            raise ValueError(f"num_query_results must be positive, got {num_query_results}")
+            raise ConfigError(f"num_query_results must be positive, got {num_query_results}")
         check_period("refresh_every_n_steps", refresh_every_n_steps)
         check_period("refresh_every_n_epochs", refresh_every_n_epochs)
         self.checkpoint = checkpoint
@@ -105,7 +106,7 @@ class DynamicPoolSampler(PoolSampler):
 
     def require_source(self) -> nn.Module:
         if self.source is None:
-            raise RuntimeError(f"{type(self).__name__} has no source model: pass model/checkpoint or call refresh")
+            raise SetupError(f"{type(self).__name__} has no source model: pass model/checkpoint or call refresh")
         return self.source
 
     # ----------------------------------------------------------------- Lightning hooks

@@ -14,6 +14,7 @@ from typing import Literal
 
 import pytorch_lightning as pl
 
+from lit_kgns.errors import ConfigError
 from lit_kgns.options import check_choice
 
 Shape = Literal["linear", "cosine", "constant"]
@@ -56,17 +57,17 @@ class HardRatioSchedule:
         check_choice("schedule unit", unit, Unit)
         for name, value in (("peak_ratio", peak_ratio), ("end_ratio", end_ratio)):
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {value}")
+                raise ConfigError(f"{name} must lie in [0, 1], got {value}")
         for name, value in (("warmup_end", warmup_end), ("peak_at", peak_at)):
             if value < 0:
-                raise ValueError(f"{name} must be non-negative, got {value}")
+                raise ConfigError(f"{name} must be non-negative, got {value}")
         if not 0.0 <= warmup_end <= peak_at <= 1.0:
-            raise ValueError(
+            raise ConfigError(
                 f"breakpoints must satisfy 0 <= warmup_end <= peak_at <= 1, got warmup_end={warmup_end}, "
                 f"peak_at={peak_at}"
             )
         if total is not None and total < 1:
-            raise ValueError(f"total must be a positive number of {unit}s or null, got {total}")
+            raise ConfigError(f"total must be a positive number of {unit}s or null, got {total}")
         self.shape = shape
         self.peak_ratio = float(peak_ratio)
         self.warmup_end = float(warmup_end)
@@ -103,11 +104,13 @@ class HardRatioSchedule:
         if self.unit == "epoch":
             total = self.total or trainer.max_epochs
             if total is None or total < 1:
-                raise ValueError("an epoch schedule needs trainer.max_epochs or `total`")
+                raise ConfigError("an epoch schedule needs trainer.max_epochs or `total`")
             return trainer.current_epoch / total
         total = self.total or trainer.estimated_stepping_batches
         if not math.isfinite(total) or total < 1:
-            raise ValueError("a step schedule needs a finite trainer.estimated_stepping_batches (max_steps) or `total`")
+            raise ConfigError(
+                "a step schedule needs a finite trainer.estimated_stepping_batches (max_steps) or `total`"
+            )
         return trainer.global_step / total
 
     def __call__(self, trainer: pl.Trainer) -> float:

@@ -29,6 +29,7 @@ from torch import Tensor
 
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.data.triple_index import expand_ranges
+from lit_kgns.errors import ConfigError
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler, SortedPools
 
@@ -45,7 +46,7 @@ def read_rows(path: str | Path, columns: int) -> list[list[str]]:
         if line.strip() and not line.startswith("#"):
             row = line.rstrip("\n").split("\t")
             if len(row) < columns:
-                raise ValueError(f"{path}, line {number}: expected {columns} tab-separated fields, got {line!r}")
+                raise ConfigError(f"{path}, line {number}: expected {columns} tab-separated fields, got {line!r}")
             rows.append(row)
     return rows
 
@@ -56,10 +57,10 @@ def json_rows(path: Path, columns: int) -> list[list[str]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}, line {error.lineno}: invalid JSON ({error.msg})") from error
+        raise ConfigError(f"{path}, line {error.lineno}: invalid JSON ({error.msg})") from error
     expected = "lists of classes" if columns == 2 else 'objects with "domain" and "range"'
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object mapping names to {expected}")
+        raise ConfigError(f"{path}: expected a JSON object mapping names to {expected}")
     rows = []
     for name, value in data.items():
         if columns == 2 and isinstance(value, list):
@@ -67,14 +68,14 @@ def json_rows(path: Path, columns: int) -> list[list[str]]:
         elif columns == 3 and isinstance(value, dict):
             rows.append([name, str(value.get("domain", "None")), str(value.get("range", "None"))])
         else:
-            raise ValueError(f"{path}: entry {name!r} should map to {expected}, got {value!r}")
+            raise ConfigError(f"{path}: entry {name!r} should map to {expected}, got {value!r}")
     return rows
 
 
 def integer_id(name: str, path: str | Path) -> int:
     """An entity or relation id of a metadata file read without dataset labels."""
     if not name.isdigit():
-        raise ValueError(f"{path}: {name!r} is not an integer id, and the dataset has no labels to look it up")
+        raise ConfigError(f"{path}: {name!r} is not an integer id, and the dataset has no labels to look it up")
     return int(name)
 
 
@@ -138,7 +139,7 @@ class TypedSampler(PoolSampler):
     def load_metadata(self, entity_labels: list[str] | None = None, relation_labels: list[str] | None = None) -> None:
         """Parse ``types_file`` / ``domain_range_file`` with the dataset's labels."""
         if self.types_file is None:
-            raise ValueError("TypedSampler needs types_file (TSV entity<TAB>type) or set_types(...)")
+            raise ConfigError("TypedSampler needs types_file (TSV entity<TAB>type) or set_types(...)")
         entity_index = {label: i for i, label in enumerate(entity_labels or [])}
         type_index: dict[str, int] = {}
         pairs = []

@@ -66,7 +66,6 @@ def test_read_triples_keeps_leading_zeros(tmp_path: Path) -> None:
     [
         ("a\tr\tb\nb\ts\n", 2, 2),  # too few fields
         ("a\tr\tb\n\nb\ts\tc\td\n", 3, 4),  # too many fields, after a blank line
-        ("a\t\tb\n", 1, 3),  # an empty field
         ("a r b c\n", 1, 4),  # whitespace-separated, too many
     ],
 )
@@ -266,3 +265,27 @@ def test_hm_appends_validation_entities_to_the_training_vocabulary(tmp_path: Pat
     assert torch.equal(dataset.valid.graph.edge_index, dataset.train.graph.edge_index)
     assert dataset.valid.targets.tolist() == [[0, 0, 3]]
     assert dataset.entity_labels == ["a", "b", "c", "ookb"]
+
+
+def test_an_empty_field_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.txt", "a\tr\tb\nc\t\td\n")
+    with pytest.raises(TripleFileError, match=r"bad.txt:2: empty relation field"):
+        read_triples(path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_label(tmp_path: Path) -> None:
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffa\tr\tb\n".encode())
+    assert read_triples(path) == [("a", "r", "b")]
+
+
+@pytest.mark.parametrize("header", ["head\trelation\ttail", "subject predicate object", "h\tr\tt", "#head\trel\ttail"])
+def test_a_header_line_is_skipped_with_a_warning(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path / "header.txt", f"{header}\na\tr\tb\n")
+    with pytest.warns(UserWarning, match="header.txt:1: header line"):
+        assert read_triples(path) == [("a", "r", "b")]
+
+
+def test_a_header_like_line_after_the_first_triple_is_data(tmp_path: Path) -> None:
+    path = write(tmp_path / "data.txt", "a\tr\tb\nhead\trelation\ttail\n")
+    assert read_triples(path) == [("a", "r", "b"), ("head", "relation", "tail")]

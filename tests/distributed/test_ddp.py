@@ -107,3 +107,58 @@ def test_ddp_launcher_fit_with_uneven_batches_and_resume(tmp_path, clean_env):
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"] == 8
+
+
+@pytest.mark.slow
+def test_two_nodes_of_one_process_each(tmp_path, clean_env):
+    """Multi-node as Lightning sees it: two launches of the same command, one per "node", told their node
+    rank and the master address through the environment (as a cluster scheduler would); they train as one
+    2-rank run and test like one."""
+    import socket
+
+    with socket.socket() as probe:  # a free port for the rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = {key: value for key, value in os.environ.items() if key not in DDP_ENV}
+    command = [
+        sys.executable,
+        "-m",
+        "lit_kgns",
+        "fit",
+        "-c",
+        str(REPO / "configs/quickstart.yaml"),
+        "--trainer.num_nodes=2",
+        "--trainer.devices=1",
+        "--trainer.strategy=ddp",
+        "--trainer.max_epochs=1",
+        "--trainer.enable_progress_bar=false",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.logger=false",
+        "--model.backbone.init_args.dim=8",
+        "--model.backbone.init_args.num_relation_layers=2",
+        "--model.backbone.init_args.num_entity_layers=2",
+        "--data.dataset=nations",
+        "--data.batches_per_epoch=7",
+        "--trainer.limit_val_batches=2",
+        "--sampler.init_args.num_negatives=8",
+    ]
+    nodes = [
+        subprocess.Popen(
+            command,
+            env={**base, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "NODE_RANK": str(rank)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=600) for node in nodes]
+    for node, (_, stderr) in zip(nodes, outputs, strict=True):
+        assert node.returncode == 0, stderr[-3000:]
+    assert (
+        "GLOBAL_RANK: 1" in outputs[1][1] + outputs[1][0] or "global rank 1" in (outputs[1][1] + outputs[1][0]).lower()
+    )
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 4  # ceil(7 / 2) batches per rank: the two nodes shared the epoch
+    counted = [line for line in outputs[0][0].splitlines() if "test/num_queries" in line]
+    assert counted and float(counted[0].split("│")[2]) == 2 * 201  # each Nations test query ranked once

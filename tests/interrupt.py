@@ -1,0 +1,17 @@
+"""A callback that interrupts a run as Ctrl-C would, at a chosen step (used by the resume tests)."""
+
+import os
+import signal
+
+import pytorch_lightning as pl
+
+
+class InterruptAt(pl.Callback):
+    """Sends SIGINT to its own process when training reaches optimizer step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)

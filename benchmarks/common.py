@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import csv
-import json
-import os
 import statistics
-import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
+
+from lit_kgns.run_many import report_result, run_in_processes  # noqa: F401 (the scripts' runner)
 
 
 class PeakRSS:
@@ -134,37 +132,3 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
         cells = describe(mean_by_seed, reference, arm)
         lines.append("| " + " | ".join([f"**mean of {len(graphs)} graphs**", arm, *cells]) + " |")
     return "\n".join(lines)
-
-
-def report_result(result: dict[str, Any]) -> None:
-    """Print a child run's result where :func:`run_in_processes` finds it."""
-    print("RESULT " + json.dumps(result), flush=True)
-
-
-def run_in_processes(
-    jobs: list[Any],
-    command: Callable[[Any], list[str]],
-    log_file: Callable[[Any], Path],
-    on_result: Callable[[Any, dict[str, Any], float], None],
-    parallel: int = 1,
-) -> None:
-    """Run each job's ``command`` in its own single-threaded process, ``parallel`` at a time, its output in
-    ``log_file(job)``; ``on_result(job, result, seconds)`` receives what the child passed to
-    :func:`report_result`. A failed job is reported with its log and skipped."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    pending, running = list(jobs), []
-    while pending or running:
-        while pending and len(running) < parallel:
-            job = pending.pop(0)
-            with log_file(job).open("w") as log:
-                process = subprocess.Popen(command(job), stdout=log, stderr=subprocess.STDOUT, env=environment)
-            running.append((process, job, time.perf_counter()))
-        time.sleep(1)
-        for entry in [entry for entry in running if entry[0].poll() is not None]:
-            running.remove(entry)
-            process, job, start = entry
-            lines = [line for line in log_file(job).read_text().splitlines() if line.startswith("RESULT ")]
-            if process.returncode != 0 or not lines:
-                print(f"FAILED {job}: see {log_file(job)}", flush=True)
-                continue
-            on_result(job, json.loads(lines[-1][len("RESULT ") :]), round(time.perf_counter() - start, 1))

@@ -5,8 +5,10 @@
 For training triples of each dataset, draws K hard negatives (KMAS, hard ratio 1, the defaults of
 ``configs/kmas/ultra_3g_finetune_grail.yaml``) and K strict-uniform negatives, and prints per kind:
 
-* ``held-out``: share of negatives that are validation triples of the training graph: facts the training
-  graph does not hold, so filtering cannot remove them, yet true (false negatives a loss pushes down);
+* ``held-out``: share of negatives that are true facts the data root holds about the training graph beyond
+  its training triples (its validation and test triples, the unused files of its folders, the graph it was
+  cut from: :func:`lit_kgns.data.held_out.held_out_facts`): filtering cannot remove them, yet they are true
+  (false negatives a loss pushes down);
 * ``above positive``: share of negatives the model scores above their positive (how hard they are);
 * ``distinct``: distinct entities per row, over K.
 """
@@ -21,6 +23,7 @@ import torch
 
 from lit_kgns.backbones import Ultra
 from lit_kgns.data.catalog import load_dataset
+from lit_kgns.data.held_out import held_out_facts
 from lit_kgns.data.triple_index import TripleIndex
 from lit_kgns.samplers import KMASSampler, NegativeSampler, StrictUniformSampler
 
@@ -68,11 +71,13 @@ def main() -> None:
     for name in args.datasets:
         dataset = load_dataset(name, args.data_root)
         train = dataset.train
-        held_out = TripleIndex(dataset.valid.targets, train.graph.num_nodes, train.graph.num_direct_relations)
+        facts = held_out_facts(dataset, args.data_root)
+        print(f"{name}: {len(facts.triples)} held-out facts from {'; '.join(facts.sources) or 'nowhere'}")
+        held_out = TripleIndex(facts.triples, train.graph.num_nodes, train.graph.num_direct_relations)
         generator = torch.Generator().manual_seed(0)
         positives = train.targets[torch.randperm(len(train.targets), generator=generator)[: args.positives]]
-        kmas = KMASSampler(args.negatives, seed=0, temperature=args.temperature, top_k=args.top_k)
-        uniform = StrictUniformSampler(args.negatives, seed=0)
+        kmas = KMASSampler(num_negatives=args.negatives, seed=0, temperature=args.temperature, top_k=args.top_k)
+        uniform = StrictUniformSampler(num_negatives=args.negatives, seed=0)
         for sampler in (kmas, uniform):
             sampler.attach([train])
         kmas.refresh(backbone)

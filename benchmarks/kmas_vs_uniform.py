@@ -1,6 +1,10 @@
 """KMAS against strict uniform negatives at equal budget: fine-tune ULTRA 3g on GraIL splits, test zero-shot
 on the inductive graph; several seeds; prints a mean ± std table.
 
+This is the *leaked* protocol, kept as a do-no-harm check: ``ultra_3g`` was pretrained on FB15k-237 and WN18RR,
+from which the GraIL FB / WN splits are drawn, so a sampler that leaves memorised facts alone is rewarded here.
+Compare samplers with ``benchmarks/kmas_leak_free.py``.
+
     python benchmarks/kmas_vs_uniform.py --datasets grail_fb237_v1 grail_wn18rr_v1 --seeds 1 2 3 --steps 100
 
 Both arms run `configs/kmas/ultra_3g_finetune_grail.yaml`; the uniform arm adds

@@ -16,7 +16,7 @@ LAYERS = [
     {"samplers"},
     {"module"},
     {"resume"},
-    {"cli", "__main__"},
+    {"cli", "__main__", "run_many"},
 ]
 
 

@@ -22,6 +22,7 @@ from lit_kgns.data.batches import (
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.checks import DataIssuePolicy, dataset_findings
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
+from lit_kgns.data.groups import expand_groups
 from lit_kgns.data.held_out import HeldOutFacts, held_out_facts
 from lit_kgns.errors import ConfigError, DataError
 from lit_kgns.options import check_choice, check_positive
@@ -47,8 +48,9 @@ class KGDataModule(pl.LightningDataModule):
     (:class:`~lit_kgns.data.protocol.SplitSource`). The dataloaders read the triples from the CPU copies.
 
     Args:
-        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``); with no name at
-            all, the embedded default ``umls`` (bundled with PyKEEN, no download).
+        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``, or a group:
+            ``transductive``, ``inductive_e``, ``inductive_er``, ``all``, ``offline``); with no name at all,
+            the embedded default ``umls`` (bundled with PyKEEN, no download).
         train_datasets, valid_datasets, test_datasets: per-stage names overriding ``dataset``
             (e.g. pretrain on ``[fb15k-237, wn18rr, codex-m]``, test on ``[grail_fb237_v1, ...]``);
             validation falls back to the training datasets, testing to the validation ones.
@@ -81,13 +83,15 @@ class KGDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        default = _as_list(dataset)
+        self.root = Path(root) if root is not None else None
+        # group names (transductive, inductive_e, inductive_er, all, offline) stand for their datasets
+        expand = lambda names: expand_groups(_as_list(names), self.root)  # noqa: E731
+        default = expand(dataset)
         if not (default or train_datasets or valid_datasets or test_datasets):
             default = ["umls"]
-        self.train_names = _as_list(train_datasets) or default
-        self.valid_names = _as_list(valid_datasets) or default or self.train_names
-        self.test_names = _as_list(test_datasets) or default or self.valid_names
-        self.root = Path(root) if root is not None else None
+        self.train_names = expand(train_datasets) or default
+        self.valid_names = expand(valid_datasets) or default or self.train_names
+        self.test_names = expand(test_datasets) or default or self.valid_names
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.batches_per_epoch = batches_per_epoch

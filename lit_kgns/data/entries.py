@@ -2,6 +2,8 @@
 
 Sources are commit-pinned GitHub URLs (or the ConvE tarballs); the builders in :mod:`lit_kgns.data.splits`
 follow upstream ULTRA's protocol for each family. :mod:`lit_kgns.data.catalog` looks entries up by name.
+The families added later (ConceptNet, DacKGR, ILPC large, HM 3k/5k, InGram WK, WikiTopics) are in
+:mod:`lit_kgns.data.entries_more`.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ _CONVE_ARCHIVES = {
 }
 
 _SPLIT_FILES = ("train.txt", "valid.txt", "test.txt")
+# INDIGO's paths of HM_FILES' roles inside a Hamaguchi-BM_both-<size> folder
+_HM_REMOTE = ("train/train.txt", "test/test-graph.txt", "train/valid.txt", "test/test-fact.txt")
 
 
 def _data_files(folder: str, local: tuple[str, ...], remote: tuple[str, ...] | None = None) -> tuple[DataFile, ...]:
@@ -212,13 +216,12 @@ def _inference_graph_entries() -> list[DatasetEntry]:
                 description=f"{label} (Zhou et al. 2023)",
             )
         )
-    hm_remote = ("train/train.txt", "test/test-graph.txt", "train/valid.txt", "test/test-fact.txt")
     entries.append(
         DatasetEntry(
             "hm_1k",
             "inductive_e",
             "hm_1k",
-            _data_files("hm_1k", _role_files(HM_FILES), tuple(f"Hamaguchi-BM_both-1000/{p}" for p in hm_remote)),
+            _data_files("hm_1k", _role_files(HM_FILES), tuple(f"Hamaguchi-BM_both-1000/{p}" for p in _HM_REMOTE)),
             hm_inductive,
             base_url=_INDIGO,
             description="Hamaguchi et al. 2017 OOKB both-1000 (HM 1k)",
@@ -249,7 +252,11 @@ def _build_inference_graph(files: InductiveFiles, setting: str, name: str, folde
 
 
 def _registry() -> dict[str, DatasetEntry]:
-    entries = [*_transductive_entries(), *_grail_entries(), *_inference_graph_entries()]
+    # imported here, not at the top: entries_more builds on this module's helpers (a top-level import would
+    # be circular); by now every name it needs is defined
+    from lit_kgns.data.entries_more import more_entries
+
+    entries = [*_transductive_entries(), *_grail_entries(), *_inference_graph_entries(), *more_entries()]
     return {entry.name: entry for entry in entries}
 
 
@@ -262,11 +269,20 @@ ALIASES: dict[str, str] = {
     "codexmedium": "codex-m",
     "kinships": "kinship",
     "countries": "countries_s1",
+    "conceptnet100k": "conceptnet-100k",
+    "wdsinger": "wd-singer",  # NELL23k needs no alias: lowercased, it is the catalog name
+    "fb15k237_10": "fb15k-237-10",
     "ilpc2022:small": "ilpc2022_small",
+    "ilpc2022:large": "ilpc2022_large",
     "metafam": "mtdea_metafam",
     "fbnell": "mtdea_fbnell",
-    "hm:1k": "hm_1k",
+    **{f"hm:{size}": f"hm_{size}" for size in ("1k", "3k", "5k")},
     **{f"nlingram:{level}": f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)},
+    **{f"wkingram:{level}": f"ingram_wk_{level}" for level in (25, 50, 75, 100)},
+    **{
+        f"wikitopics{split}:{topic}": f"mtdea_wikitopics_{split}_{topic}"
+        for split, topic in (("mt3", "art"), ("mt3", "infra"), ("mt4", "sci"), ("mt4", "health"))
+    },
     **{
         f"{upstream}inductive:v{version}": f"grail_{family}_v{version}"
         for upstream, family in (("fb15k237", "fb237"), ("wn18rr", "wn18rr"), ("nell", "nell"))

@@ -8,6 +8,7 @@ which files feed which vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +21,22 @@ from lit_kgns.data.triples import TripleFileError, Vocabulary, encode_triples, r
 Triples = list[tuple[str, str, str]]
 
 
-def _read(folder: Path, file: str) -> Triples:
-    return read_triples(folder / file)
+def _read(folder: Path, file: str, layout: Mapping[str, bool] | None = None) -> Triples:
+    return read_triples(folder / file, **(layout or {}))
 
 
-def _encode(folder: Path, file: str, entities: Vocabulary, relations: Vocabulary, **grow: bool) -> Tensor:
-    """Read ``folder/file`` and encode it, the error messages naming that path."""
-    return encode_triples(_read(folder, file), entities, relations, source=str(folder / file), **grow)
+def _encode(
+    folder: Path,
+    file: str,
+    entities: Vocabulary,
+    relations: Vocabulary,
+    layout: Mapping[str, bool] | None = None,
+    **grow: bool,
+) -> Tensor:
+    """Read ``folder/file`` (``layout``: :func:`read_triples` options) and encode it, the error messages
+    naming that path."""
+    triples = _read(folder, file, layout)
+    return encode_triples(triples, entities, relations, source=str(folder / file), **grow)
 
 
 def grail_inductive(name: str, train_folder: Path, inference_folder: Path) -> KGDataset:
@@ -71,20 +81,25 @@ def transductive(
     files: tuple[str, str, str] = ("train.txt", "valid.txt", "test.txt"),
     *,
     strict: bool = False,
+    relation_last: bool = False,
+    tab_only: bool = False,
 ) -> KGDataset:
     """One graph (the training triples) for all stages; filter on train ∪ valid ∪ test.
 
     By default entities and relations are numbered over the three files, so an evaluation entity that
     never occurs in training is a node without edges (as in ULTRA's ``TransductiveDataset``). With
     ``strict=True`` evaluation must stay inside the training vocabulary: an unknown entity or relation
-    in the valid or test file raises ``TripleFileError`` naming the file and the triple.
+    in the valid or test file raises ``TripleFileError`` naming the file and the triple. Duplicate lines
+    are kept (as upstream keeps them). ``relation_last`` and ``tab_only`` are passed to
+    :func:`read_triples` (ULTRA's ``SparserKG`` files and ConceptNet-100K).
     """
     entities, relations = Vocabulary(), Vocabulary()
     train_file, valid_file, test_file = files
-    train = _encode(folder, train_file, entities, relations)
+    layout = {"relation_last": relation_last, "tab_only": tab_only}
+    train = _encode(folder, train_file, entities, relations, layout)
     grow = {"grow_entities": not strict, "grow_relations": not strict}
-    valid = _encode(folder, valid_file, entities, relations, **grow)
-    test = _encode(folder, test_file, entities, relations, **grow)
+    valid = _encode(folder, valid_file, entities, relations, layout, **grow)
+    test = _encode(folder, test_file, entities, relations, layout, **grow)
     graph = KGGraph.from_triples(train, len(entities), len(relations), name, relations.labels, name)
     everything = torch.cat([train, valid, test])
     return KGDataset(
@@ -112,6 +127,8 @@ ILPC_FILES = InductiveFiles("train.txt", "inference.txt", "inference_validation.
 INGRAM_FILES = InductiveFiles("train.txt", "msg.txt", "valid.txt", "test.txt")
 MTDEA_FILES = InductiveFiles("transductive_train.txt", "inference_graph.txt", "transductive_valid.txt", "inf_test.txt")
 HM_FILES = InductiveFiles("train.txt", "test-graph.txt", "valid.txt", "test-fact.txt")
+# WikiTopics under MTDEA's own names (ULTRA renames them to MTDEA_FILES' names)
+WIKITOPICS_FILES = InductiveFiles("train.txt", "observe.txt", "valid.txt", "test.txt")
 
 
 @dataclass
@@ -165,7 +182,7 @@ def inference_graph_inductive(name: str, folder: Path, files: InductiveFiles, se
 
 
 def mtdea_inductive(name: str, folder: Path, files: InductiveFiles = MTDEA_FILES) -> KGDataset:
-    """MTDEA splits, Metafam and FBNELL (upstream ``MTDEAInductive``, ``valid_on_inf=False``).
+    """MTDEA splits: Metafam, FBNELL, WikiTopics (upstream ``MTDEAInductive``, ``valid_on_inf=False``).
 
     Validation queries run on the training graph and are read with upstream's ``limit_vocab``: a
     validation triple whose head, tail or relation is not in the training vocabulary is dropped (this
@@ -190,7 +207,7 @@ def mtdea_inductive(name: str, folder: Path, files: InductiveFiles = MTDEA_FILES
 
 
 def hm_inductive(name: str, folder: Path, files: InductiveFiles = HM_FILES) -> KGDataset:
-    """Hamaguchi OOKB splits such as HM 1k (upstream ``HM``, ``valid_on_inf=False``).
+    """Hamaguchi OOKB splits HM 1k / 3k / 5k (upstream ``HM``, ``valid_on_inf=False``).
 
     Validation queries run on the training graph; their entities unseen in training are appended to the
     training vocabulary, so the validation graph has the training edges but more (isolated) nodes than

@@ -16,20 +16,24 @@ class TripleFileError(DataError):
     """A triple file is missing, empty or malformed; the message names the file and the line."""
 
 
-def read_triples(path: str | Path) -> list[tuple[str, str, str]]:
-    """Read string triples from ``path``.
+def read_triples(
+    path: str | Path, *, relation_last: bool = False, tab_only: bool = False
+) -> list[tuple[str, str, str]]:
+    """Read string triples from ``path``, always returned as ``(head, relation, tail)``.
 
     Lines are split on tabs when the line has a tab, else on any whitespace (the MTDEA files are
-    single-space separated). A UTF-8 byte-order mark, CRLF endings and a missing final newline are
-    tolerated; blank lines are skipped, and so is a first line that names the columns (``head relation
-    tail``, ``subject predicate object``, ...: see ``HEADER_WORDS``), with a warning. Every other line must
-    have exactly three non-empty fields.
+    single-space separated); with ``tab_only=True`` only on tabs (ConceptNet's entities contain spaces,
+    so a line without tabs must fail rather than split on them). ``relation_last=True`` reads
+    ``head<TAB>tail<TAB>relation`` lines (the DacKGR ``*.triples`` files). A UTF-8 byte-order mark, CRLF
+    endings and a missing final newline are tolerated; blank lines are skipped, and so is a first line
+    that names the columns (``head relation tail``, ``subject predicate object``, ...: see
+    ``HEADER_WORDS``), with a warning. Every other line must have exactly three non-empty fields.
     """
     path = Path(path)
     if not path.is_file():
         raise TripleFileError(f"{path}: triple file not found")
     try:
-        triples = _parse_lines(path)
+        triples = _parse_lines(path, relation_last=relation_last, tab_only=tab_only)
     except UnicodeDecodeError as error:
         line_number = _first_undecodable_line(path)
         raise TripleFileError(f"{path}:{line_number}: not UTF-8 text ({error.reason})") from error
@@ -43,29 +47,34 @@ HEADER_WORDS = {"head", "relation", "tail", "h", "r", "t", "subject", "predicate
 HEADER_WORDS |= {"s", "p", "o", "rel", "edge", "type", "from", "to"}
 
 
-def _parse_lines(path: Path) -> list[tuple[str, str, str]]:
+def _parse_lines(path: Path, *, relation_last: bool, tab_only: bool) -> list[tuple[str, str, str]]:
     triples: list[tuple[str, str, str]] = []
+    columns = ("head", "tail", "relation") if relation_last else ("head", "relation", "tail")
+    separators = "a tab" if tab_only else "a tab or whitespace"
     # utf-8-sig: a byte-order mark must not become part of the first entity's label
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for line_number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\r\n")
             if not line.strip():
                 continue
-            fields = line.split("\t") if "\t" in line else line.split()
+            fields = line.split("\t") if tab_only or "\t" in line else line.split()
             fields = [field.strip() for field in fields]
             if len(fields) != 3:
                 raise TripleFileError(
-                    f"{path}:{line_number}: expected 3 fields (head, relation, tail) separated by a tab "
-                    f"or whitespace, got {len(fields)}: {line[:120]!r}"
+                    f"{path}:{line_number}: expected 3 fields ({', '.join(columns)}) separated by "
+                    f"{separators}, got {len(fields)}: {line[:120]!r}"
                 )
             if not all(fields):
-                named = zip(("head", "relation", "tail"), fields, strict=True)
+                named = zip(columns, fields, strict=True)
                 empty = ", ".join(name for name, field in named if not field)
                 raise TripleFileError(f"{path}:{line_number}: empty {empty} field in {line[:120]!r}")
             if not triples and _is_header(fields):
                 warnings.warn(f"{path}:{line_number}: header line {line[:120]!r} skipped", stacklevel=3)
                 continue
-            triples.append((fields[0], fields[1], fields[2]))
+            if relation_last:
+                triples.append((fields[0], fields[2], fields[1]))
+            else:
+                triples.append((fields[0], fields[1], fields[2]))
     return triples
 
 

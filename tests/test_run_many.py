@@ -1,0 +1,65 @@
+"""lit-kgns-run-many: runs each (config, dataset, seed) in its own process into a resumable CSV and a table."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from lit_kgns.run_many import budget, main, results_table, run_arguments
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_budgets_follow_upstream_run_many() -> None:
+    assert budget("grail_fb237_v2", "finetune") == (1, None)
+    assert budget("grail_nell_v3", "finetune") == (3, None)
+    assert budget("ilpc2022_large", "finetune") == (1, 1000)
+    assert budget("hm_1k", "finetune") == (1, 100)
+    assert budget("codex-m", "finetune") == (1, 4000)
+    assert budget("umls", "scratch") == (10, 1000)
+    arguments = run_arguments("c.yaml", "finetune", "codex-m", 7, Path("out"), ["--x=1"])
+    assert arguments[:2] == ["fit", "-c"] and "--trainer.max_epochs=1" in arguments
+    assert "--data.batches_per_epoch=4000" in arguments and arguments[-1] == "--x=1"
+    assert run_arguments("c.yaml", "zero_shot", "umls", 7, Path("out"), [])[0] == "test"
+
+
+def test_zero_shot_over_two_graphs_writes_rows_and_group_means_and_resumes(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["--configs", str(REPO / "configs/zero_shot/ultra_3g.yaml"), "--datasets", "nations", "kinship"]
+    argv += ["--data-root", str(shared_data), "--out", str(out), "--", "--trainer.limit_test_batches=1"]
+    main(argv)
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [(row["config"], row["dataset"], row["group"]) for row in rows] == [
+        ("ultra_3g", "nations", "transductive"),
+        ("ultra_3g", "kinship", "transductive"),
+    ]
+    for row in rows:
+        assert 0 < float(row["mrr"]) <= 1 and float(row["hits@1"]) <= float(row["hits@10"])
+        assert float(row["num_queries"]) == 64  # one test batch of 32 triples, two queries each
+    assert rows[0]["hits@10_50"] in ("", "None")  # Nations has 14 entities: no 49 sampled negatives
+    table = (out / "results.md").read_text()
+    mean = (float(rows[0]["mrr"]) + float(rows[1]["mrr"])) / 2
+    assert f"| ultra_3g | zero_shot | transductive | 2 | {mean:.4f} |" in table
+    assert "0.329 | 0.479" in table  # the published transductive group mean beside ours
+    logs = sorted(out.glob("*.log"))
+    stamps = [log.stat().st_mtime for log in logs]
+    main(argv)  # everything finished: nothing runs again
+    assert len(list(csv.DictReader((out / "results.csv").open()))) == 2
+    assert [log.stat().st_mtime for log in logs] == stamps
+    assert table in capsys.readouterr().out
+
+
+def test_the_table_averages_seeds_per_graph_then_graphs_per_group() -> None:
+    rows = [
+        {"config": "trix", "mode": "zero_shot", "dataset": d, "group": "inductive_e", "seed": s, "mrr": m,
+         "hits@1": "0.1", "hits@3": "0.2", "hits@10": h, "hits@10_50": "", "num_queries": "10", "seconds": "1"}
+        for d, s, m, h in (("grail_nell_v1", "1", "0.4", "0.6"), ("grail_nell_v1", "2", "0.6", "0.8"),
+                           ("grail_nell_v2", "1", "0.2", "0.4"))
+    ]  # fmt: skip
+    table = results_table(rows)
+    assert "| trix | zero_shot | grail_nell_v1 | inductive_e | 2 | 0.5000 |" in table
+    assert "| trix | zero_shot | inductive_e | 2 | 0.3500 | 0.5500 | 0.455 | 0.592 |" in table

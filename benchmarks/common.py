@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-from lit_kgns.run_many import report_result, run_in_processes  # noqa: F401 (the scripts' runner)
+from lit_kgns.run_many import append_rows, report_result, run_in_processes  # noqa: F401 (the scripts' runner)
 
 
 class PeakRSS:
@@ -46,16 +46,6 @@ class PeakRSS:
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a results CSV (none if it does not exist yet): a sweep resumes from them."""
     return list(csv.DictReader(path.open())) if path.exists() else []
-
-
-def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
-    """Append result rows to a CSV, writing the header when the file is new."""
-    new_file = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
 
 
 def mean_std_table(rows: list[dict[str, str]], key: str, budget: str) -> str:

@@ -18,6 +18,7 @@ from lit_kgns.options import check_choice
 from lit_kgns.scoring import score_both_directions, score_candidates
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
 
 
 def default_optimizer(parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
@@ -45,6 +46,8 @@ class KGLinkPrediction(pl.LightningModule):
         loss: a module of ``(scores (B, 1 + K), mask (B, K))``: :class:`~lit_kgns.losses.SelfAdversarialBCE`
             (ULTRA's, the default, temperature 1), :class:`~lit_kgns.losses.MarginRanking` or
             :class:`~lit_kgns.losses.NSSA` (PyKEEN's).
+        lr_scheduler: a callable building a learning-rate scheduler from the optimizer, stepped every
+            optimizer step (``--model.lr_scheduler torch.optim.lr_scheduler.LinearLR``); ``None``: constant.
     """
 
     def __init__(
@@ -55,14 +58,16 @@ class KGLinkPrediction(pl.LightningModule):
         ties: TiePolicy = "pessimistic",
         predict_top_k: int = 10,
         loss: nn.Module | None = None,
+        lr_scheduler: SchedulerFactory | None = None,
     ) -> None:
         super().__init__()
         check_choice("ties", ties, TiePolicy)
         # Under LightningCLI the hyperparameters are the parsed config (class paths and init args), from which
         # ``load_from_checkpoint`` rebuilds the backbone; from plain Python keep modules and callables out.
-        self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer", "loss"])
+        self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer", "loss", "lr_scheduler"])
         self.backbone = backbone
         self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
         self.remove_batch_edges = remove_batch_edges
         self.ties = ties
         self.predict_top_k = predict_top_k
@@ -92,8 +97,12 @@ class KGLinkPrediction(pl.LightningModule):
                 "model.backbone.init_args.checkpoint=<file> (no --ckpt_path)"
             )
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return self.optimizer_factory(self.parameters())
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = {"scheduler": self.scheduler_factory(optimizer), "interval": "step"}
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     # ----------------------------------------------------------------- training
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:

@@ -84,6 +84,16 @@ def run_arguments(config: str, mode: Mode, dataset: str, seed: int, out: Path, e
     return ["fit", *common, *trained, *extra]
 
 
+def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    """Append result rows to a CSV, writing the header when the file is new (a sweep resumes from it)."""
+    new_file = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
 def report_result(result: dict[str, Any]) -> None:
     """Print a child run's result where :func:`run_in_processes` finds it."""
     print("RESULT " + json.dumps(result), flush=True)
@@ -213,12 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         config, mode, dataset, seed = job
         row = {"config": Path(config).stem, "mode": mode, "dataset": dataset, "group": _group(dataset)}
         row |= {"seed": seed, **metrics, "seconds": seconds}
-        new = not results.exists()
-        with results.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_rows(results, FIELDS, [row])
         done.append({key: str(value) for key, value in row.items()})
 
     run_in_processes(jobs, command, log_file, record, args.jobs, progress=True)

@@ -222,3 +222,22 @@ def test_console_script_exits_zero_on_success(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path):
+    cli = run_cli(
+        "fit",
+        "-c",
+        str(REPO / "configs/quickstart.yaml"),
+        "--trainer.max_steps=2",
+        "--trainer.limit_val_batches=0",
+        "--test_after_fit=false",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--model.backbone.init_args.dim=8",
+        "--model.lr_scheduler=torch.optim.lr_scheduler.LinearLR",
+        "--model.lr_scheduler.start_factor=0.5",
+        "--model.lr_scheduler.total_iters=4",
+        *QUICK,
+    )
+    # LinearLR from 0.5 to 1 over 4 steps: after 2 steps the factor is 0.75 of the config's 0.005
+    assert cli.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.005 * 0.75)

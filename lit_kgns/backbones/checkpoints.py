@@ -62,26 +62,69 @@ PRETRAINED: dict[str, PretrainedCheckpoint] = {
 }
 
 
+HUB = "hf://"
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".bin")
+
+
 def checkpoint_path(name_or_path: str, data_root: str | Path | None = None) -> Path:
-    """Path of a catalog checkpoint (downloading it into the data root if absent) or of a plain file."""
+    """Path of a catalog checkpoint (downloading it into the data root if absent), of a Hugging Face Hub
+    model (``hf://<owner>/<repo>[@<revision>]``, through ``huggingface_hub``'s cache, which honours
+    ``HF_HUB_OFFLINE``), of the weights in a local snapshot folder, or of a plain file."""
     if name_or_path in PRETRAINED:
         entry = PRETRAINED[name_or_path]
         path = resolve_data_root(data_root) / entry.relative_path
         if not path.is_file():
             download_file(entry.url, path, entry.sha256)
         return path
+    if name_or_path.startswith(HUB):
+        return weights_in(hub_snapshot(name_or_path[len(HUB) :]))
     path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return weights_in(path)
     if not path.is_file():
         raise CheckpointNotFoundError(
-            f"checkpoint {name_or_path!r}: no such file, and not one of the known names {sorted(PRETRAINED)}"
+            f"checkpoint {name_or_path!r}: no such file, and not one of the known names {sorted(PRETRAINED)} "
+            f"nor a {HUB}<owner>/<repo> model"
         )
     return path
+
+
+def hub_snapshot(spec: str) -> Path:
+    """The local snapshot folder of Hub model ``<owner>/<repo>[@<revision>]``, downloaded into the Hub cache
+    if it is not there yet."""
+    from huggingface_hub import snapshot_download
+
+    repo_id, _, revision = spec.partition("@")
+    try:
+        return Path(snapshot_download(repo_id, revision=revision or None))
+    except Exception as error:  # offline without a cached copy, unknown repository, ...
+        raise CheckpointNotFoundError(
+            f"{HUB}{spec}: no snapshot in the Hugging Face cache and none could be downloaded ({error}); "
+            "download it once online, or pass the snapshot folder's path"
+        ) from error
+
+
+def weights_in(folder: Path) -> Path:
+    """The one weights file of a snapshot folder (``model.safetensors`` first)."""
+    if (folder / "model.safetensors").is_file():
+        return folder / "model.safetensors"
+    candidates = sorted(path for path in folder.iterdir() if path.suffix in WEIGHT_SUFFIXES and path.is_file())
+    if len(candidates) != 1:
+        found = ", ".join(path.name for path in candidates) or "none"
+        raise CheckpointNotFoundError(
+            f"{folder}: expected one weights file ({', '.join(WEIGHT_SUFFIXES)}), found {found}"
+        )
+    return candidates[0]
 
 
 def load_checkpoint_file(path: str | Path) -> object:
     """``torch.load(path, weights_only=True)`` on the CPU, a truncated or foreign file named in a
     :class:`CheckpointError` (never with torch's advice to trust the file with ``weights_only=False``)."""
     try:
+        if Path(path).suffix == ".safetensors":  # tensors only, no pickle at all
+            from safetensors.torch import load_file
+
+            return load_file(str(path), device="cpu")
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as error:
         raise CheckpointNotFoundError(f"{path}: no such checkpoint file") from error
@@ -97,6 +140,9 @@ def read_state_dict(path: Path, prefix_renames: dict[str, str] | None = None) ->
     """The ``model`` state dict of a released checkpoint, a bare state dict, or the backbone of a lit_kgns
     Lightning checkpoint (``backbone.*`` of its ``state_dict``), loaded with ``weights_only=True``."""
     payload = load_checkpoint_file(path)
+    if Path(path).suffix == ".safetensors" and all(key.startswith("model.") for key in payload):
+        # a Hub snapshot of upstream's transformers wrapper holds the network as its `model` attribute
+        payload = {key[len("model.") :]: value for key, value in payload.items()}
     if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
         prefix = "backbone."
         lightning = payload.get("state_dict", {})

@@ -44,8 +44,9 @@ class Ultra(RelationConditionedBackbone):
         dim: hidden size of both encoders (64 in the released checkpoints).
         num_relation_layers: layers of the relation encoder.
         num_entity_layers: layers of the entity encoder.
-        checkpoint: a catalog name (``ultra_3g``, ``ultra_4g``, ``ultra_50g``) or a path to a
-            ``{"model": state_dict}`` file, loaded strictly with ``weights_only=True``; ``None`` for a
+        checkpoint: a catalog name (``ultra_3g``, ``ultra_4g``, ``ultra_50g``), a Hub model
+            (``hf://mgalkin/ultra_3g``), a snapshot folder, or a ``{"model": state_dict}`` / Lightning ``.ckpt``
+            file, loaded strictly (``weights_only=True``, safetensors without pickle); ``None`` for a
             randomly initialised model.
         message_passing: how the entity encoder passes messages (chunk size, evaluation memory).
     """

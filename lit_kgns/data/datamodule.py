@@ -65,6 +65,8 @@ class KGDataModule(pl.LightningDataModule):
         on_data_issue: what to do when a dataset has duplicated training triples, evaluation triples that are
             training triples, or evaluation entities / relations without edges
             (:func:`~lit_kgns.data.checks.dataset_findings`): ``warn`` once (default), ``error``, ``ignore``.
+        val_subset: validate on this many validation triples per graph, drawn once from the data seed
+            (upstream's ``fast_test``; ``None``: all of them).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class KGDataModule(pl.LightningDataModule):
         seed: int | None = None,
         num_workers: int = 0,
         on_data_issue: DataIssuePolicy = "warn",
+        val_subset: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -101,6 +104,9 @@ class KGDataModule(pl.LightningDataModule):
         check_positive("data.batch_size", batch_size)
         check_positive("data.eval_batch_size", eval_batch_size)
         self.on_data_issue = on_data_issue
+        if val_subset is not None:
+            check_positive("data.val_subset", val_subset)
+        self.val_subset = val_subset
         self._datasets: dict[str, KGDataset] = {}
         self._device_graphs: dict[tuple[int, str], KGGraph] = {}
         self._held_out: dict[str, HeldOutFacts] = {}
@@ -218,7 +224,16 @@ class KGDataModule(pl.LightningDataModule):
         return loaders
 
     def val_dataloader(self) -> list[DataLoader]:
-        return self._evaluation_loaders([self.dataset(name).valid.targets for name in self.valid_names])
+        return self._evaluation_loaders([self.validation_targets(name) for name in self.valid_names])
+
+    def validation_targets(self, name: str) -> torch.Tensor:
+        """The validation triples of ``name``: all of them, or ``val_subset`` drawn once with a fixed seed
+        (ULTRA's ``fast_test``), so every epoch and every rank validates on the same queries."""
+        targets = self.dataset(name).valid.targets
+        if self.val_subset is None or self.val_subset >= len(targets):
+            return targets
+        chosen = torch.randperm(len(targets), generator=torch.Generator().manual_seed(self.plan_seed))
+        return targets[chosen[: self.val_subset].sort().values]
 
     def test_dataloader(self) -> list[DataLoader]:
         return self._evaluation_loaders([self.dataset(name).test.targets for name in self.test_names])

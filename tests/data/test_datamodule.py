@@ -79,3 +79,21 @@ def test_batch_order_follows_the_global_seed_unless_a_seed_is_given(monkeypatch)
     under_one = first_batches(pinned)
     seed_everything(2, verbose=False)
     assert all(torch.equal(a, b) for a, b in zip(under_one, first_batches(pinned), strict=True))
+
+
+def test_validation_subset_is_fixed_across_epochs_and_ranks(monkeypatch):
+    from pytorch_lightning import seed_everything
+
+    seed_everything(3, verbose=False)
+    first = KGDataModule(dataset="umls", val_subset=50)
+    subset = first.validation_targets("umls")
+    assert len(subset) == 50 and len(torch.unique(subset, dim=0)) == 50
+    full = first.dataset("umls").valid.targets
+    assert all((full == row).all(dim=1).any() for row in subset)  # drawn from the validation triples
+    again = torch.cat([batch for batch in first.val_dataloader()[0]])
+    assert torch.equal(again, subset)  # every epoch's loader serves the same queries
+    other_rank = KGDataModule(dataset="umls", val_subset=50)  # another process, same seed
+    assert torch.equal(other_rank.validation_targets("umls"), subset)
+    seed_everything(4, verbose=False)
+    assert not torch.equal(KGDataModule(dataset="umls", val_subset=50).validation_targets("umls"), subset)
+    assert torch.equal(KGDataModule(dataset="umls").validation_targets("umls"), full)

@@ -21,9 +21,11 @@ from lit_kgns.data.batches import (
 )
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.checks import DataIssuePolicy, dataset_findings
+from lit_kgns.data.folders import RelationPosition, is_folder_dataset, load_folder
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 from lit_kgns.data.groups import expand_groups
 from lit_kgns.data.held_out import HeldOutFacts, held_out_facts
+from lit_kgns.data.queries import Labels, QueryRows, prediction_labels, read_queries
 from lit_kgns.errors import ConfigError, DataError
 from lit_kgns.options import check_choice, check_positive
 
@@ -48,9 +50,10 @@ class KGDataModule(pl.LightningDataModule):
     (:class:`~lit_kgns.data.protocol.SplitSource`). The dataloaders read the triples from the CPU copies.
 
     Args:
-        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``, or a group:
-            ``transductive``, ``inductive_e``, ``inductive_er``, ``all``, ``offline``); with no name at all,
-            the embedded default ``umls`` (bundled with PyKEEN, no download).
+        dataset: dataset name(s) for every stage (e.g. ``umls``, ``grail_fb237_v1``, a group:
+            ``transductive``, ``inductive_e``, ``inductive_er``, ``all``, ``offline``, or the path of a folder
+            of your own triple files: :mod:`lit_kgns.data.folders`); with no name at all, the embedded
+            default ``umls`` (bundled with PyKEEN, no download).
         train_datasets, valid_datasets, test_datasets: per-stage names overriding ``dataset``
             (e.g. pretrain on ``[fb15k-237, wn18rr, codex-m]``, test on ``[grail_fb237_v1, ...]``);
             validation falls back to the training datasets, testing to the validation ones.
@@ -65,8 +68,13 @@ class KGDataModule(pl.LightningDataModule):
         on_data_issue: what to do when a dataset has duplicated training triples, evaluation triples that are
             training triples, or evaluation entities / relations without edges
             (:func:`~lit_kgns.data.checks.dataset_findings`): ``warn`` once (default), ``error``, ``ignore``.
+        relation_position: where the relation is in the lines of your own triple folders (``middle``:
+            ``head relation tail``; ``last``: ``head tail relation``); catalog datasets know their own.
         val_subset: validate on this many validation triples per graph, drawn once from the data seed
             (upstream's ``fast_test``; ``None``: all of them).
+        predict_queries: a file of questions by label, ``head<TAB>relation<TAB>?`` or ``?<TAB>relation<TAB>tail``
+            per line (:func:`~lit_kgns.data.queries.read_queries`), that ``predict`` answers on the graph the
+            (single) test dataset queries; ``None``: ``predict`` answers the test split's head and tail queries.
     """
 
     def __init__(
@@ -83,6 +91,8 @@ class KGDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         on_data_issue: DataIssuePolicy = "warn",
         val_subset: int | None = None,
+        relation_position: RelationPosition = "middle",
+        predict_queries: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -107,6 +117,14 @@ class KGDataModule(pl.LightningDataModule):
         if val_subset is not None:
             check_positive("data.val_subset", val_subset)
         self.val_subset = val_subset
+        check_choice("relation_position", relation_position, RelationPosition)
+        self.relation_position = relation_position
+        if predict_queries is not None and len(self.test_names) != 1:
+            raise ConfigError(
+                f"data.predict_queries asks one graph, but {len(self.test_names)} test datasets are set "
+                f"({', '.join(self.test_names)}): name one with data.test_datasets"
+            )
+        self.predict_queries = predict_queries
         self._datasets: dict[str, KGDataset] = {}
         self._device_graphs: dict[tuple[int, str], KGGraph] = {}
         self._held_out: dict[str, HeldOutFacts] = {}
@@ -148,7 +166,10 @@ class KGDataModule(pl.LightningDataModule):
 
     def dataset(self, name: str) -> KGDataset:
         if name not in self._datasets:
-            self._datasets[name] = load_dataset(name, self.root)
+            if is_folder_dataset(name):
+                self._datasets[name] = load_folder(name, self.relation_position)
+            else:
+                self._datasets[name] = load_dataset(name, self.root)
             self._report(self._datasets[name])
         return self._datasets[name]
 
@@ -239,4 +260,13 @@ class KGDataModule(pl.LightningDataModule):
         return self._evaluation_loaders([self.dataset(name).test.targets for name in self.test_names])
 
     def predict_dataloader(self) -> list[DataLoader]:
-        return self.test_dataloader()
+        if self.predict_queries is None:
+            return self.test_dataloader()
+        queries = read_queries(self.predict_queries, self.prediction_labels(0))
+        dataset = QueryRows(queries)
+        sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
+        return [DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers)]
+
+    def prediction_labels(self, index: int) -> Labels:
+        """Entity and relation labels, in id order, of the graph ``predict`` dataloader ``index`` asks."""
+        return prediction_labels(self.dataset(self.test_names[index]))

@@ -140,9 +140,9 @@ class _Side:
     triples: Tensor
 
     @classmethod
-    def read(cls, folder: Path, file: str) -> _Side:
+    def read(cls, folder: Path, file: str, layout: Mapping[str, bool] | None = None) -> _Side:
         entities, relations = Vocabulary(), Vocabulary()
-        return cls(entities, relations, _encode(folder, file, entities, relations))
+        return cls(entities, relations, _encode(folder, file, entities, relations, layout))
 
     def graph(self, name: str, dataset: str) -> KGGraph:
         """The graph of this side's triples over its vocabulary as it stands (grown by the query files read
@@ -153,19 +153,21 @@ class _Side:
         )
 
 
-def inference_graph_inductive(name: str, folder: Path, files: InductiveFiles, setting: str) -> KGDataset:
+def inference_graph_inductive(
+    name: str, folder: Path, files: InductiveFiles, setting: str, layout: Mapping[str, bool] | None = None
+) -> KGDataset:
     """ILPC 2022 and InGram splits (upstream ``InductiveDataset`` with ``valid_on_inf=True``).
 
     The training graph has its own entity and relation vocabulary. The inference graph has another one,
     built from the inference file, then grown by the validation and then the test queries (so a query
     entity absent from the inference file becomes an isolated node). Validation and test both run on the
     inference graph, and both filter on inference graph ∪ valid ∪ test (``script/run.py``'s ILPC/Ingram
-    branch).
+    branch). ``layout`` holds :func:`read_triples` options (``relation_last``, ``tab_only``).
     """
-    train = _Side.read(folder, files.train)
-    inference = _Side.read(folder, files.inference)
-    valid = _encode(folder, files.valid, inference.entities, inference.relations)
-    test = _encode(folder, files.test, inference.entities, inference.relations)
+    train = _Side.read(folder, files.train, layout)
+    inference = _Side.read(folder, files.inference, layout)
+    valid = _encode(folder, files.valid, inference.entities, inference.relations, layout)
+    test = _encode(folder, files.test, inference.entities, inference.relations, layout)
     train_graph = train.graph("train", name)
     inference_graph = inference.graph("inference", name)
     evaluation_filter = torch.cat([inference.triples, valid, test])

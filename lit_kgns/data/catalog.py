@@ -4,8 +4,10 @@
 ``$LIT_KGNS_DATA``, else the user cache directory). Nations, Kinship and UMLS need no data root: when the
 root has no folder of that name they are read from the copies bundled with the installed ``pykeen``
 package. A missing folder of a dataset with a known public source is downloaded file by file from
-commit-pinned GitHub URLs, each file checked against its sha256 before it is moved into place. The entries
-themselves are in :mod:`lit_kgns.data.entries`.
+commit-pinned GitHub URLs, each file checked against its sha256 or git blob id before it is moved into place.
+Files from sources outside git (Zenodo, S3, Dropbox) have no checksum known in advance: they are trusted on
+first use, their sha256 recorded in the folder's ``.lit_kgns_sha256`` and checked on every later load. The
+entries themselves are in :mod:`lit_kgns.data.entries`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-from lit_kgns.data.download import DataFile, DownloadError, download_file, download_from_archive, sha256_of
+from lit_kgns.data.download import (
+    DataFile,
+    DownloadError,
+    check_recorded,
+    download_file,
+    download_from_archive,
+    git_blob_of,
+    record_checksums,
+    sha256_of,
+)
 from lit_kgns.data.entries import ALIASES, DATASETS, DatasetEntry, DatasetNotFoundError
 from lit_kgns.data.graph import KGDataset
 from lit_kgns.data.root import DATA_ROOT_ENV, resolve_data_root
@@ -49,8 +60,9 @@ def load_dataset(name: str, root: str | Path | None = None) -> KGDataset:
     """Build the dataset ``name`` from its folder under the data root (downloading it if it is missing).
 
     Raises ``KeyError`` for an unknown name, ``DatasetNotFoundError`` when the files are absent and no
-    source is known, ``DownloadError`` when a download fails or does not match its checksum, and
-    ``TripleFileError`` for a malformed file.
+    source is known, ``DownloadError`` when a download fails or does not match its checksum,
+    ``TripleFileError`` for a malformed file, and ``DataError`` for a file trusted on first use that changed
+    since it was downloaded.
     """
     entry = get_entry(name)
     return entry.build(entry.name, dataset_folder(entry.name, root))
@@ -69,6 +81,8 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
         raise DataNotFoundError(f"data root {data_root} is a file, not a folder (--data.root / ${DATA_ROOT_ENV})")
     folder = data_root / entry.folder
     missing = [file for file in entry.files if not (folder / file.local).is_file()]
+    # unpinned files downloaded earlier must still be what was downloaded (trust on first use)
+    check_recorded(folder, [file.local for file in entry.files if not file.pinned and file not in missing])
     if not missing:
         return folder
     if entry.embedded is not None and not folder.exists() and (bundled := _bundled_folder(entry)) is not None:
@@ -91,9 +105,12 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         if entry.archive is not None:
             download_from_archive(entry.url(entry.archive), entry.archive_sha256, folder, missing)
+            record_checksums(folder, [file.local for file in missing if not file.pinned])
         else:
             for file in missing:
-                download_file(entry.url(file.remote), folder / file.local, file.sha256)
+                download_file(entry.url(file.remote), folder / file.local, file.sha256, git_blob=file.git_blob)
+                if not file.pinned:  # recorded as soon as it lands, so a later failure cannot orphan it
+                    record_checksums(folder, [file.local])
     except DownloadError as error:
         for path in created:  # nothing half-created is left behind: the folders made for this download go
             shutil.rmtree(path, ignore_errors=True)
@@ -106,7 +123,10 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
 
 
 def _is_published(folder: Path, file: DataFile) -> bool:
-    return file.sha256 is None or sha256_of(folder / file.local) == file.sha256
+    if file.sha256 is not None:
+        return sha256_of(folder / file.local) == file.sha256
+    # an unpinned file has been checked against its recorded sha256, if any, by check_recorded
+    return file.git_blob is None or git_blob_of(folder / file.local) == file.git_blob
 
 
 def _bundled_folder(entry: DatasetEntry) -> Path | None:

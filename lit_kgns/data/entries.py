@@ -3,7 +3,8 @@
 Sources are commit-pinned GitHub URLs (or the ConvE tarballs); the builders in :mod:`lit_kgns.data.splits`
 follow upstream ULTRA's protocol for each family. :mod:`lit_kgns.data.catalog` looks entries up by name.
 The families added later (ConceptNet, DacKGR, ILPC large, HM 3k/5k, InGram WK, WikiTopics) are in
-:mod:`lit_kgns.data.entries_more`.
+:mod:`lit_kgns.data.entries_more`; the 17 graphs with no offline copy (pinned by git blob id, or trusted on
+first use) in :mod:`lit_kgns.data.entries_remote`.
 """
 
 from __future__ import annotations
@@ -252,11 +253,13 @@ def _build_inference_graph(files: InductiveFiles, setting: str, name: str, folde
 
 
 def _registry() -> dict[str, DatasetEntry]:
-    # imported here, not at the top: entries_more builds on this module's helpers (a top-level import would
-    # be circular); by now every name it needs is defined
+    # imported here, not at the top: entries_more and entries_remote build on this module's helpers (a
+    # top-level import would be circular); by now every name they need is defined
     from lit_kgns.data.entries_more import more_entries
+    from lit_kgns.data.entries_remote import remote_entries
 
     entries = [*_transductive_entries(), *_grail_entries(), *_inference_graph_entries(), *more_entries()]
+    entries += remote_entries()
     return {entry.name: entry for entry in entries}
 
 
@@ -267,21 +270,25 @@ ALIASES: dict[str, str] = {
     "fb15k237": "fb15k-237",
     "codexsmall": "codex-s",
     "codexmedium": "codex-m",
+    "codexlarge": "codex-l",
+    "yago310": "yago3-10",  # NELL995, DBpedia100k, AristoV4, Hetionet: lowercased, they are catalog names
     "kinships": "kinship",
     "countries": "countries_s1",
     "conceptnet100k": "conceptnet-100k",
     "wdsinger": "wd-singer",  # NELL23k needs no alias: lowercased, it is the catalog name
-    "fb15k237_10": "fb15k-237-10",
+    **{f"fb15k237_{percent}": f"fb15k-237-{percent}" for percent in (10, 20, 50)},
     "ilpc2022:small": "ilpc2022_small",
     "ilpc2022:large": "ilpc2022_large",
     "metafam": "mtdea_metafam",
     "fbnell": "mtdea_fbnell",
-    **{f"hm:{size}": f"hm_{size}" for size in ("1k", "3k", "5k")},
+    **{f"hm:{size}": f"hm_{size}" for size in ("1k", "3k", "5k", "indigo")},
+    **{f"fbingram:{level}": f"ingram_fb_{level}" for level in (25, 50, 75, 100)},
     **{f"nlingram:{level}": f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)},
     **{f"wkingram:{level}": f"ingram_wk_{level}" for level in (25, 50, 75, 100)},
-    **{
-        f"wikitopics{split}:{topic}": f"mtdea_wikitopics_{split}_{topic}"
-        for split, topic in (("mt3", "art"), ("mt3", "infra"), ("mt4", "sci"), ("mt4", "health"))
+    **{  # WikiTopicsMT1:tax .. WikiTopicsMT4:health, one per catalog entry
+        name.replace("mtdea_wikitopics_", "wikitopics").replace("_", ":"): name
+        for name in DATASETS
+        if name.startswith("mtdea_wikitopics_")
     },
     **{
         f"{upstream}inductive:v{version}": f"grail_{family}_v{version}"

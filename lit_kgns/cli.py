@@ -24,6 +24,7 @@ from lit_kgns.resume import ResumeCheckpoint, find_last_checkpoint, logger_for
 from lit_kgns.samplers.base import NegativeSampler
 
 SIZES = ("num_entities", "num_relations")
+RUN_OPTIONS = ("predict_top_k", "predict_filtered")  # model options that belong to a predict run
 TRACEBACK_ENV = "LIT_KGNS_TRACEBACK"
 
 
@@ -56,7 +57,8 @@ class KGCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """``--ckpt_path last`` resolves to the newest ``last.ckpt`` under ``trainer.default_root_dir``; a
         ``fit`` resumed with a model config other than the checkpoint's is an error unless
-        ``--model_from_checkpoint`` (``validate`` / ``test`` / ``predict`` take the checkpoint's, as Lightning)."""
+        ``--model_from_checkpoint`` (``validate`` / ``test`` / ``predict`` take the checkpoint's, as Lightning, but for
+        :data:`RUN_OPTIONS`)."""
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
@@ -70,6 +72,10 @@ class KGCLI(LightningCLI):
         if config.get("ckpt_path"):
             load_checkpoint_file(config.ckpt_path)  # a clear error for a missing, truncated or foreign file
         super()._parse_ckpt_path()
+        if subcommand != "fit":
+            # what predict lists is this run's choice, not the training run's (Lightning takes the checkpoint's)
+            for name in RUN_OPTIONS:
+                self.config[subcommand].model[name] = given.get(name)
         if subcommand == "fit" and config.get("ckpt_path") and not config.get("model_from_checkpoint"):
             changed = differences(given.as_dict(), self.config[subcommand].model.as_dict())
             if changed:
@@ -120,8 +126,9 @@ def size_from_data(config: Namespace) -> None:
             backbone.init_args[name] = getattr(datamodule, name)
 
 
-def cli_main(args: ArgsType = None) -> KGCLI:
-    """Run the CLI and return it (its trainer, model and datamodule); for notebooks and tests."""
+def cli_main(args: ArgsType = None, run: bool = True) -> KGCLI:
+    """Run the CLI and return it (its trainer, model and datamodule); for notebooks and tests. With
+    ``run=False`` the arguments hold no subcommand and nothing runs: the caller drives ``cli.trainer``."""
     return KGCLI(
         KGLinkPrediction,
         KGDataModule,
@@ -130,6 +137,7 @@ def cli_main(args: ArgsType = None) -> KGCLI:
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
         args=args,
+        run=run,
     )
 
 

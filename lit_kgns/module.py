@@ -10,12 +10,14 @@ import torch
 from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.backbones.kge import KGEBackbone
+from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
 from lit_kgns.errors import CheckpointError, SetupError
 from lit_kgns.losses import SelfAdversarialBCE
 from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
 from lit_kgns.options import check_choice
-from lit_kgns.scoring import score_both_directions, score_candidates
+from lit_kgns.scoring import score_both_directions, score_candidates, score_queries
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
@@ -43,6 +45,8 @@ class KGLinkPrediction(pl.LightningModule):
         remove_batch_edges: hide the batch's positive (and other candidate) triples from the graph.
         ties: rank policy for tied scores: ``pessimistic`` (ULTRA), ``realistic`` or ``optimistic``.
         predict_top_k: number of ranked entities ``predict`` returns per query.
+        predict_filtered: ``predict`` leaves out the known true answers of each query (the filter of the
+            evaluation protocol); ``False``: every entity is ranked, known answers included.
         loss: a module of ``(scores (B, 1 + K), mask (B, K))``: :class:`~lit_kgns.losses.SelfAdversarialBCE`
             (ULTRA's, the default, temperature 1), :class:`~lit_kgns.losses.MarginRanking` or
             :class:`~lit_kgns.losses.NSSA` (PyKEEN's).
@@ -59,6 +63,7 @@ class KGLinkPrediction(pl.LightningModule):
         predict_top_k: int = 10,
         loss: nn.Module | None = None,
         lr_scheduler: SchedulerFactory | None = None,
+        predict_filtered: bool = True,
     ) -> None:
         super().__init__()
         check_choice("ties", ties, TiePolicy)
@@ -71,6 +76,7 @@ class KGLinkPrediction(pl.LightningModule):
         self.remove_batch_edges = remove_batch_edges
         self.ties = ties
         self.predict_top_k = predict_top_k
+        self.predict_filtered = predict_filtered
         self.loss = loss if loss is not None else SelfAdversarialBCE()
         self.metrics = nn.ModuleDict()
 
@@ -82,9 +88,14 @@ class KGLinkPrediction(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Resuming ``fit`` on other training graphs than the checkpoint's is refused (evaluating a checkpoint
-        on any graph, as zero-shot does, is not a resume and is not checked)."""
+        on any graph, as zero-shot does, is not a resume and is not checked), and so is ``predict`` with an
+        embedding model on another graph than its training graph (its ids would name other entities)."""
         stored = checkpoint.get("training_graphs")
-        if stored is None or self._trainer is None or self.trainer.state.fn != "fit":
+        if stored is None or self._trainer is None:
+            return
+        if self.trainer.state.fn == "predict" and isinstance(self.backbone, KGEBackbone):
+            _check_embedding_graph(stored, split_source(self.trainer).splits("predict"))
+        if self.trainer.state.fn != "fit":
             return
         current = [split.graph.fingerprint() for split in split_source(self.trainer).train_splits]
         if [graph["sha256"] for graph in stored] != [graph["sha256"] for graph in current]:
@@ -163,21 +174,55 @@ class KGLinkPrediction(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_evaluation("test")
 
-    def predict_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
-        """Top-k filtered answers of the tail and head query of each triple, with the true answer's rank."""
+    def predict_step(
+        self, batch: Tensor | dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, Tensor]:
+        """Top-k answers of each query with their scores (known true answers left out if ``predict_filtered``).
+
+        A ``(B, 3)`` batch of test triples asks the tail then the head query of each (``2B`` rows), each with
+        its true answer (listed even when filtered) and its rank; a ``{"queries": (B, 3)}`` batch
+        (``data.predict_queries``) asks its rows. ``queries`` holds every asked row as ``(h, r, t)`` ids with
+        ``-1`` at the ``?`` (:mod:`lit_kgns.data.queries`).
+        """
         split = split_source(self.trainer).splits("predict")[dataloader_idx]
-        queries = score_both_directions(self.backbone, split, batch)
-        scores, answers, known = queries.scores, queries.answers, queries.known
-        ranks, _ = filtered_ranks(scores, answers, known, self.ties)
-        known[torch.arange(len(answers), device=answers.device), answers] = False  # the answer may be listed
+        answers = None
+        if isinstance(batch, dict):
+            queries = batch["queries"]
+            scores, known, head_queries = score_queries(self.backbone, split, queries)
+        else:
+            scored = score_both_directions(self.backbone, split, batch)
+            scores, known, head_queries, answers = scored.scores, scored.known, scored.head_queries, scored.answers
+            queries = torch.cat([batch, batch])
+            queries[torch.arange(len(queries), device=queries.device), torch.where(head_queries, 0, 2)] = -1
+        if not self.predict_filtered:
+            known = torch.zeros_like(known)
+        extra: dict[str, Tensor] = {}
+        if answers is not None:
+            ranks, _ = filtered_ranks(scores, answers, known, self.ties)  # raw ranks when unfiltered
+            known[torch.arange(len(answers), device=answers.device), answers] = False  # the answer may be listed
+            extra = {"triples": batch, "answers": answers, "rank": ranks}
+        # filtered-out entities get -inf; with fewer candidates than k they end the list (writers skip them)
         top = scores.masked_fill(known, float("-inf")).topk(min(self.predict_top_k, scores.shape[1]), dim=1)
         return {
-            "triples": batch,
-            "head_query": queries.head_queries,
+            **extra,
+            "queries": queries,
+            "head_query": head_queries,
             "top_entities": top.indices,
             "top_scores": top.values,
-            "rank": ranks,
         }
+
+
+def _check_embedding_graph(stored: list[dict[str, Any]], splits: list[LinkPredictionSplit]) -> None:
+    """An embedding model's ids are its training graph's: predicting on another graph would name the wrong
+    entities, so it is refused (KGFMs carry no vocabulary and predict on any graph)."""
+    for split in splits:
+        current = split.graph.fingerprint()
+        if stored and current["sha256"] != stored[0]["sha256"]:
+            raise CheckpointError(
+                f"this embedding checkpoint was trained on {stored[0]['name']} ({stored[0]['entities']} entities), "
+                f"not on {current['name']} ({current['entities']} entities): its entity and relation ids belong "
+                "to the graph it was trained on; predict with that dataset (data.dataset)"
+            )
 
 
 def _built_by_cli() -> bool:

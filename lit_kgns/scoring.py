@@ -61,3 +61,13 @@ def score_both_directions(backbone: KGBackbone, split: LinkPredictionSplit, trip
         anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
     )
     return AllEntityScores(scores, torch.cat([tails, heads]), known, head_queries)
+
+
+def score_queries(backbone: KGBackbone, split: LinkPredictionSplit, queries: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Scores of every entity, known answers and directions of ``(B, 3)`` query rows (``-1`` at the ``?``)."""
+    head_queries = queries[:, 0] < 0
+    anchors, relations = torch.where(head_queries, queries[:, 2], queries[:, 0]), queries[:, 1]
+    scores = backbone.score_all(split.graph, anchors, relations, head_queries)
+    # the filter index holds a head query (?, r, t) under the inverse relation r + R
+    indexed = relations + head_queries.long() * split.graph.num_direct_relations
+    return scores, split.known_answers.answer_mask(anchors, indexed), head_queries

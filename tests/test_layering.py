@@ -16,7 +16,7 @@ LAYERS = [
     {"samplers"},
     {"module"},
     {"resume"},
-    {"cli", "__main__", "run_many"},
+    {"cli", "__main__", "run_many", "tuning", "predictions", "export", "loggers"},
 ]
 
 

@@ -1,0 +1,143 @@
+"""``lit-kgns-tune study.yaml``: an Optuna study over any keys of a lit_kgns config, pruned on a validation
+metric, stored in SQLite so that an interrupted study resumes where it stopped.
+
+The study file::
+
+    study:
+      name: kmas_umls                      # the study's name in the storage
+      storage: sqlite:///runs/studies.db   # any Optuna storage URL
+      direction: maximize
+      metric: val/mrr                      # reported after every validation, pruned on (median pruner)
+      n_trials: 20                         # trials to finish (complete or pruned), counted over all sessions
+    configs: [configs/kmas/umls_quick.yaml]  # the -c files of every trial
+    args: [--trainer.max_epochs=4]           # more command-line arguments of every trial
+    space:                                   # a config key each: a range or a list of choices
+      sampler.init_args.temperature: {low: 0.05, high: 1.0, log: true}
+      sampler.init_args.top_k: {choices: [8, 16, 64]}
+      sampler.init_args.schedule.peak_ratio: {low: 0.1, high: 0.7}
+
+Pruning uses a ``pytorch_lightning`` callback of our own: ``optuna-integration``'s imports ``lightning.pytorch``,
+whose Trainer does not accept ``pytorch_lightning`` modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import yaml
+
+from lit_kgns.cli import cli_main
+from lit_kgns.errors import ConfigError
+
+
+class PruneTrial(pl.Callback):
+    """Reports ``metric`` to an Optuna trial after each validation and stops a trial the pruner rejects."""
+
+    def __init__(self, trial: Any, metric: str) -> None:
+        self.trial, self.metric = trial, metric
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        import optuna
+
+        if trainer.sanity_checking or self.metric not in trainer.callback_metrics:
+            return
+        self.trial.report(float(trainer.callback_metrics[self.metric]), step=trainer.current_epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"{self.metric} pruned at epoch {trainer.current_epoch}")
+
+
+def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> list[str]:
+    """Command-line overrides ``--key=value`` for one trial of ``space``."""
+    arguments = []
+    for key, spec in space.items():
+        if "choices" in spec:
+            value = trial.suggest_categorical(key, spec["choices"])
+        elif isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int):
+            value = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
+        elif "low" in spec and "high" in spec:
+            value = trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
+        else:
+            raise ConfigError(f"space.{key}: expected {{low, high[, log]}} or {{choices: [...]}}, got {spec}")
+        arguments.append(f"--{key}={value}")
+    return arguments
+
+
+def run_trial(trial: Any, study_file: dict[str, Any], out: Path) -> float:
+    """Train one trial; its value is the last ``metric`` the run logged."""
+    metric = study_file["study"].get("metric", "val/mrr")
+    arguments = [item for config in study_file.get("configs", []) for item in ("-c", config)]
+    arguments += [*study_file.get("args", []), *suggest(trial, study_file.get("space", {}))]
+    arguments += [f"--trainer.default_root_dir={out / f'trial_{trial.number}'}", "--test_after_fit=false"]
+    cli = cli_main(arguments, run=False)
+    cli.trainer.callbacks.append(PruneTrial(trial, metric))
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    if metric not in cli.trainer.callback_metrics:
+        raise ConfigError(f"study.metric {metric!r} was never logged (validation on?)")
+    return float(cli.trainer.callback_metrics[metric])
+
+
+def tune(study_path: str | Path, out: str | Path = "runs/tune", n_trials: int | None = None) -> Any:
+    """Run (or resume) the study of ``study_path`` until it has ``n_trials`` finished trials; trials left
+    running by an interrupted session are marked failed first. Returns the Optuna study."""
+    import optuna
+    from optuna.trial import TrialState
+
+    study_file = read_study(Path(study_path))
+    settings = study_file["study"]
+    study = optuna.create_study(
+        study_name=settings["name"],
+        storage=settings.get("storage", "sqlite:///runs/studies.db"),
+        direction=settings.get("direction", "maximize"),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=settings.get("startup_trials", 2)),
+        load_if_exists=True,
+    )
+    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(stale.number, state=TrialState.FAIL)  # its session was interrupted
+    wanted = n_trials if n_trials is not None else settings.get("n_trials", 10)
+    finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    if wanted > finished:
+        study.optimize(lambda trial: run_trial(trial, study_file, Path(out)), n_trials=wanted - finished)
+    return study
+
+
+def read_study(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: study file not found")
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(content.get("study"), dict) or "name" not in content["study"]:
+        raise ConfigError(f"{path}: expected a `study:` mapping with at least `name`")
+    if not isinstance(content.get("space", {}), dict):
+        raise ConfigError(f"{path}: `space` must map config keys to ranges or choices")
+    return content
+
+
+def best_trials_table(study: Any, top: int = 5) -> str:
+    """Markdown table of the best finished trials, best first."""
+    from optuna.trial import TrialState
+
+    done = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
+    done.sort(key=lambda trial: trial.value, reverse=study.direction.name == "MAXIMIZE")
+    keys = sorted({key for trial in done for key in trial.params})
+    lines = ["| trial | value | " + " | ".join(keys) + " |", "| ---: | ---: |" + " --- |" * len(keys)]
+    for trial in done[:top]:
+        cells = " | ".join(str(trial.params.get(key, "")) for key in keys)
+        lines.append(f"| {trial.number} | {trial.value:.4f} | {cells} |")
+    counts = {state.name.lower(): sum(trial.state == state for trial in study.trials) for state in TrialState}
+    summary = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
+    return "\n".join(lines) + f"\n\n{summary}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="lit-kgns-tune", description=__doc__.split("\n\n")[0])
+    parser.add_argument("study", help="the study file (YAML)")
+    parser.add_argument("--out", default="runs/tune", help="folder of the trials' runs")
+    parser.add_argument("--n-trials", type=int, default=None, help="finished trials wanted (default: the file's)")
+    args = parser.parse_args()
+    print(best_trials_table(tune(args.study, args.out, args.n_trials)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""lit-kgns-tune: an Optuna study over config keys, pruned on val/mrr, resumed after an interruption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna", reason="the tune extra (optuna) is not installed")
+
+from lit_kgns import tuning  # noqa: E402
+from lit_kgns.errors import ConfigError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def study_file(tmp_path: Path) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(
+        f"""
+study: {{name: tiny, storage: "sqlite:///{tmp_path}/studies.db", metric: val/mrr, n_trials: 3}}
+configs: [{REPO / "configs/quickstart.yaml"}]
+args: [--data.dataset=nations, --trainer.max_epochs=2, --data.batches_per_epoch=2, --trainer.limit_val_batches=1,
+       --trainer.logger=false, --trainer.enable_progress_bar=false, --trainer.enable_model_summary=false,
+       --model.backbone.init_args.dim=8, --model.backbone.init_args.num_relation_layers=1,
+       --model.backbone.init_args.num_entity_layers=1, --sampler.init_args.num_negatives=4]
+space:
+  model.optimizer.init_args.lr: {{low: 0.001, high: 0.01, log: true}}
+  sampler.init_args.num_negatives: {{choices: [4, 8]}}
+"""
+    )
+    return path
+
+
+def test_a_study_is_interrupted_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.argv", ["lit-kgns-tune"])
+    path = study_file(tmp_path)
+    real_run_trial = tuning.run_trial
+
+    def interrupted_second_trial(trial, study, out):
+        if trial.number == 1:
+            raise KeyboardInterrupt  # Ctrl-C during the second trial
+        return real_run_trial(trial, study, out)
+
+    monkeypatch.setattr(tuning, "run_trial", interrupted_second_trial)
+    with pytest.raises(KeyboardInterrupt):
+        tuning.tune(path, tmp_path / "runs")
+    monkeypatch.setattr(tuning, "run_trial", real_run_trial)
+
+    study = tuning.tune(path, tmp_path / "runs")  # the same command again
+    states = [trial.state.name for trial in study.trials]
+    assert states[0] == "COMPLETE" and states[1] == "FAIL"  # the interrupted one, marked on resume
+    assert sum(state in ("COMPLETE", "PRUNED") for state in states) == 3 and len(states) == 4
+    for trial in (trial for trial in study.trials if trial.state.name != "FAIL"):
+        assert 0.001 <= trial.params["model.optimizer.init_args.lr"] <= 0.01
+        assert trial.params["sampler.init_args.num_negatives"] in (4, 8)
+    complete = [trial for trial in study.trials if trial.state.name == "COMPLETE"]
+    assert all(0 < trial.value <= 1 for trial in complete)
+    table = tuning.best_trials_table(study)
+    best = max(complete, key=lambda trial: trial.value)
+    assert table.splitlines()[2].startswith(f"| {best.number} | {best.value:.4f} |")
+    assert "1 fail" in table
+
+
+def test_a_space_entry_without_range_or_choices_is_named() -> None:
+    trial = optuna.trial.FixedTrial({})
+    with pytest.raises(ConfigError, match=r"space.model.x: expected"):
+        tuning.suggest(trial, {"model.x": {"value": 3}})

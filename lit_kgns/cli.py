@@ -36,6 +36,8 @@ class KGCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(NegativeSampler, "sampler", subclass_mode=True, required=False)
+        # --lr_scheduler as LightningCLI users write it; handed to the module, which builds its own optimizer
+        parser.add_lr_scheduler_args()
         parser.set_defaults({"sampler": {"class_path": "lit_kgns.samplers.StrictUniformSampler"}})
         parser.add_argument(
             "--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`"
@@ -103,6 +105,10 @@ class KGCLI(LightningCLI):
         if config.data.root is not None:
             os.environ[DATA_ROOT_ENV] = str(config.data.root)
         size_from_data(config)
+        if config.get("lr_scheduler") is not None:
+            if config.model.get("lr_scheduler") is not None:
+                raise ConfigError("give the scheduler once: --lr_scheduler or --model.lr_scheduler, not both")
+            config.model.lr_scheduler, config.lr_scheduler = config.lr_scheduler, None
 
     def after_fit(self) -> None:
         if self.config.fit.get("test_after_fit"):

@@ -143,6 +143,13 @@ CASES: list[tuple[str, list[str], dict[str, str | bytes] | None, int, list[str]]
         ["warmup_end <= peak_at"],
     ),
     (
+        "two schedulers",
+        ["--lr_scheduler=torch.optim.lr_scheduler.LinearLR", "--model.lr_scheduler=torch.optim.lr_scheduler.LinearLR"],
+        None,
+        1,
+        ["--lr_scheduler or --model.lr_scheduler, not both"],
+    ),
+    (
         "unknown released checkpoint",
         ["--model.backbone.init_args.checkpoint=nope"],
         None,

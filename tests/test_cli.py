@@ -224,7 +224,8 @@ def test_console_script_exits_zero_on_success(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path):
+@pytest.mark.parametrize("key", ["lr_scheduler", "model.lr_scheduler"])
+def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path, key):
     cli = run_cli(
         "fit",
         "-c",
@@ -234,9 +235,9 @@ def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path):
         "--test_after_fit=false",
         f"--trainer.default_root_dir={tmp_path}",
         "--model.backbone.init_args.dim=8",
-        "--model.lr_scheduler=torch.optim.lr_scheduler.LinearLR",
-        "--model.lr_scheduler.start_factor=0.5",
-        "--model.lr_scheduler.total_iters=4",
+        f"--{key}=torch.optim.lr_scheduler.LinearLR",
+        f"--{key}.start_factor=0.5",
+        f"--{key}.total_iters=4",
         *QUICK,
     )
     # LinearLR from 0.5 to 1 over 4 steps: after 2 steps the factor is 0.75 of the config's 0.005

@@ -29,10 +29,12 @@ TRACEBACK_ENV = "LIT_KGNS_TRACEBACK"
 
 
 class KGCLI(LightningCLI):
-    """Adds the negative sampler as a forced Callback (``--sampler``, default strict uniform) and
-    ``--test_after_fit`` to evaluate the best checkpoint on the test graphs when ``fit`` ends. Embedding
-    backbones (TransE, ...) take ``num_entities`` / ``num_relations`` from the training graph, so one config
-    runs on any dataset."""
+    """Adds the negative sampler as a forced Callback (``--sampler``, default strict uniform),
+    ``--test_after_fit`` to evaluate the best checkpoint on the test graphs when ``fit`` ends, and what resuming
+    needs (:mod:`lit_kgns.resume`): ``last.ckpt`` in every run directory (``--checkpoint_every_n_steps``),
+    ``--ckpt_path last``, and ``--model_from_checkpoint``. ``--lr_scheduler`` reaches the module's
+    ``lr_scheduler``. Embedding backbones (TransE, ...) take ``num_entities`` / ``num_relations`` from the
+    training graph, so one config runs on any dataset."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(NegativeSampler, "sampler", subclass_mode=True, required=False)

@@ -95,19 +95,22 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
 
     def describe(by_seed: dict[int, float], reference: dict[int, float], arm: str) -> list[str]:
         scores = list(by_seed.values())
-        spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
-        cell = f"{statistics.mean(scores):.4f} ± {spread:.4f}"
+        spread = f" ± {statistics.stdev(scores):.4f}" if len(scores) > 1 else ""
+        cell = f"{statistics.mean(scores):.4f}{spread}"
         shared = sorted(set(by_seed) & set(reference))
         if arm == baseline or not shared:
             return [str(len(scores)), cell, ""]
         mean, low, high = t_interval([by_seed[seed] - reference[seed] for seed in shared])
-        return [str(len(scores)), cell, f"{mean:+.4f} [{low:+.4f}, {high:+.4f}] (n={len(shared)})"]
+        interval = f" [{low:+.4f}, {high:+.4f}]" if len(shared) > 1 else ""
+        return [str(len(scores)), cell, f"{mean:+.4f}{interval} (n={len(shared)})"]
 
     for graph in graphs:
         reference = values.get((graph, baseline), {})
         for arm in arms:
             if (graph, arm) in values:
                 lines.append("| " + " | ".join([graph, arm, *describe(values[(graph, arm)], reference, arm)]) + " |")
+    # the mean over graphs covers the graphs every arm has run on
+    graphs = [graph for graph in graphs if all((graph, arm) in values for arm in arms)]
     for arm in arms:
         # a seed counts for the mean over graphs when it finished on every graph, in this arm and the baseline
         complete = [

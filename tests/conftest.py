@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +18,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data not found: offline benchmark copies are needed for this test")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _restore_data_root_environment() -> Iterator[None]:
+    """The CLI exports ``--data.root`` as ``$LIT_KGNS_DATA`` for the backbones' checkpoint lookup; a test that
+    runs the CLI in process must not hand its (perhaps deliberately bad) root to the tests after it."""
+    before = os.environ.get("LIT_KGNS_DATA")
+    yield
+    if before is None:
+        os.environ.pop("LIT_KGNS_DATA", None)
+    else:
+        os.environ["LIT_KGNS_DATA"] = before

@@ -30,8 +30,16 @@ from lit_kgns.data.entries import (
     _role_files,
 )
 from lit_kgns.data.entries_more import _DACKGR_FILES, _PAAR
-from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
-from lit_kgns.data.splits import HM_FILES, INGRAM_FILES, WIKITOPICS_FILES, hm_inductive, mtdea_inductive, transductive
+from lit_kgns.data.graph import KGDataset
+from lit_kgns.data.splits import (
+    HM_FILES,
+    INGRAM_FILES,
+    WIKITOPICS_FILES,
+    hm_inductive,
+    mtdea_inductive,
+    one_graph_dataset,
+    transductive,
+)
 from lit_kgns.data.triples import Vocabulary, encode_triples, read_triples
 
 # ULTRA's main-branch URL; RED-GNN moved nell/ to Static/ in 2026, this is the last commit with ULTRA's paths
@@ -231,14 +239,4 @@ def nell995(name: str, folder: Path) -> KGDataset:
     train = torch.cat([encode("facts.txt"), encode("train.txt")])
     valid = encode("valid.txt", grow_relations=False)
     test = encode("test.txt", grow_entities=False, grow_relations=False)
-    graph = KGGraph.from_triples(train, len(entities), len(relations), name, relations.labels, name)
-    everything = torch.cat([train, valid, test])
-    return KGDataset(
-        name=name,
-        setting="transductive",
-        train=LinkPredictionSplit(f"{name}/train", graph, train, train),
-        valid=LinkPredictionSplit(f"{name}/valid", graph, valid, everything),
-        test=LinkPredictionSplit(f"{name}/test", graph, test, everything),
-        entity_labels=entities.labels,
-        relation_labels=relations.labels,
-    )
+    return one_graph_dataset(name, train, valid, test, entities, relations)

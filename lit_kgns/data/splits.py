@@ -100,6 +100,14 @@ def transductive(
     grow = {"grow_entities": not strict, "grow_relations": not strict}
     valid = _encode(folder, valid_file, entities, relations, layout, **grow)
     test = _encode(folder, test_file, entities, relations, layout, **grow)
+    return one_graph_dataset(name, train, valid, test, entities, relations)
+
+
+def one_graph_dataset(
+    name: str, train: Tensor, valid: Tensor, test: Tensor, entities: Vocabulary, relations: Vocabulary
+) -> KGDataset:
+    """A transductive dataset from its encoded splits: the training triples are the graph of every stage,
+    and evaluation filters on train ∪ valid ∪ test."""
     graph = KGGraph.from_triples(train, len(entities), len(relations), name, relations.labels, name)
     everything = torch.cat([train, valid, test])
     return KGDataset(

@@ -1,5 +1,6 @@
 """``lit-kgns-run-many``: one or more model configs over a list or group of datasets and several seeds, each
-run in its own process, into a resumable CSV and a Markdown table with group means beside the published ones.
+run in its own process, into a resumable CSV and Markdown tables (:mod:`lit_kgns.run_tables`): per graph, group
+means beside the published ones, and the configs side by side over the graphs they all ran.
 
     lit-kgns-run-many --configs configs/zero_shot/ultra_3g.yaml --datasets inductive_e inductive_er \\
         --mode zero_shot --out runs/run_many
@@ -8,7 +9,8 @@ run in its own process, into a resumable CSV and a Markdown table with group mea
 ULTRA's per-graph budgets (``script/run_many.py``: epochs and batches per epoch, :data:`FINETUNE_BUDGETS`);
 ``scratch`` trains from the config's initial weights with upstream's train-from-scratch budget (10 epochs of
 at most 1,000 batches). Finished ``(config, mode, dataset, seed)`` rows are skipped on a rerun. Arguments after
-``--`` go to every run (e.g. ``-- --trainer.accelerator gpu``).
+``--`` go to every run (e.g. ``-- --trainer.accelerator gpu``); ``--table-only`` rewrites the tables of the
+finished runs of the given configs and datasets without running anything.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import csv
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -28,14 +29,11 @@ from typing import Any, Literal, get_args
 
 from tqdm import tqdm
 
-from lit_kgns.data.catalog import get_entry
 from lit_kgns.data.groups import expand_groups
+from lit_kgns.run_tables import METRICS, comparison_table, group_of, results_table
 
 Mode = Literal["zero_shot", "finetune", "scratch"]
-METRICS = ("mrr", "hits@1", "hits@3", "hits@10", "hits@10_50", "num_queries")
 FIELDS = ["config", "mode", "dataset", "group", "seed", *METRICS, "seconds"]
-GROUP_ORDER = ("inductive_e", "inductive_er", "transductive")
-
 # upstream ULTRA script/run_many.py fine-tuning budgets: (name pattern, epochs, batches per epoch or None: full)
 FINETUNE_BUDGETS: tuple[tuple[str, int, int | None], ...] = (
     (r"grail_(fb237|wn18rr)_v\d", 1, None),
@@ -49,15 +47,6 @@ FINETUNE_BUDGETS: tuple[tuple[str, int, int | None], ...] = (
 )
 SCRATCH_BUDGET = (10, 1000)
 
-# published zero-shot group means, MRR / Hits@10 (unweighted over graphs), by config file stem
-PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
-    "ultra_3g": {"inductive_e": (0.420, 0.562), "inductive_er": (0.344, 0.511), "transductive": (0.329, 0.479)},
-    "ultra_4g": {"inductive_e": (0.444, 0.588), "inductive_er": (0.344, 0.513)},
-    "ultra_50g": {"inductive_e": (0.444, 0.580), "inductive_er": (0.395, 0.554), "transductive": (0.389, 0.549)},
-    "trix": {"inductive_e": (0.455, 0.592), "inductive_er": (0.368, 0.540)},
-    "motif": {"inductive_e": (0.436, 0.577), "inductive_er": (0.349, 0.525)},
-    "semma": {"inductive_e": (0.447, 0.584), "inductive_er": (0.350, 0.514)},
-}
 
 
 def budget(dataset: str, mode: Mode) -> tuple[int, int | None]:
@@ -132,47 +121,6 @@ def run_in_processes(
     bar.close()
 
 
-def results_table(rows: list[dict[str, str]]) -> str:
-    """Markdown: per graph and config MRR / Hits@1/3/10 / Hits@10 vs 50 / seconds (mean over seeds), then the
-    group means (unweighted over graphs, as published) beside the published ones."""
-    lines = ["| config | mode | dataset | group | seeds | MRR | Hits@1 | Hits@3 | Hits@10 | Hits@10 (50) | s |"]
-    lines.append("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    runs: dict[tuple[str, str, str], list[dict[str, str]]] = {}
-    for row in rows:
-        runs.setdefault((row["config"], row["mode"], row["dataset"]), []).append(row)
-    means: dict[tuple[str, str, str], dict[str, float]] = {}
-    for (config, mode, dataset), group_rows in runs.items():
-        mean = {key: _mean([row[key] for row in group_rows]) for key in (*METRICS, "seconds")}
-        means[(config, mode, dataset)] = mean
-        cells = [f"{mean[key]:.4f}" if mean[key] == mean[key] else "—" for key in METRICS[:5]]
-        group = group_rows[0]["group"]
-        lines.append(
-            f"| {config} | {mode} | {dataset} | {group} | {len(group_rows)} | {' | '.join(cells)} "
-            f"| {mean['seconds']:.0f} |"
-        )
-    lines += ["", "| config | mode | group | graphs | MRR | Hits@10 | published MRR | published Hits@10 |"]
-    lines.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for config, mode in dict.fromkeys((config, mode) for config, mode, _ in runs):
-        for group in GROUP_ORDER:
-            members = [m for (c, md, d), m in means.items() if c == config and md == mode and _group(d) == group]
-            if not members:
-                continue
-            published = PUBLISHED.get(config, {}).get(group) if mode == "zero_shot" else None
-            known = f"{published[0]:.3f} | {published[1]:.3f}" if published else "— | —"
-            mrr, hits = statistics.mean(m["mrr"] for m in members), statistics.mean(m["hits@10"] for m in members)
-            lines.append(f"| {config} | {mode} | {group} | {len(members)} | {mrr:.4f} | {hits:.4f} | {known} |")
-    return "\n".join(lines)
-
-
-def _mean(values: list[str]) -> float:
-    numbers = [float(value) for value in values if value not in ("", "None")]
-    return statistics.mean(numbers) if numbers else float("nan")
-
-
-def _group(dataset: str) -> str:
-    return get_entry(dataset).setting
-
-
 def single_run(arguments: list[str]) -> None:
     """One run in this process; prints its test metrics for :func:`run_in_processes`."""
     from lit_kgns.cli import cli_main
@@ -197,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", default=None, help="data root (default: $LIT_KGNS_DATA, else the cache)")
     parser.add_argument("--out", type=Path, default=Path("runs/run_many"))
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side, one thread each")
+    parser.add_argument("--table-only", action="store_true", help="write the tables of the finished runs only")
     args = parser.parse_args(argv)
     if args.data_root is not None:
         extra = [f"--data.root={args.data_root}", *extra]
@@ -221,15 +170,18 @@ def main(argv: list[str] | None = None) -> None:
 
     def record(job: tuple[str, Mode, str, int], metrics: dict[str, Any], seconds: float) -> None:
         config, mode, dataset, seed = job
-        row = {"config": Path(config).stem, "mode": mode, "dataset": dataset, "group": _group(dataset)}
+        row = {"config": Path(config).stem, "mode": mode, "dataset": dataset, "group": group_of(dataset)}
         row |= {"seed": seed, **metrics, "seconds": seconds}
         append_rows(results, FIELDS, [row])
         done.append({key: str(value) for key, value in row.items()})
 
-    run_in_processes(jobs, command, log_file, record, args.jobs, progress=True)
-    table = results_table(done)
-    (args.out / "results.md").write_text(table + "\n")
-    print(table)
+    if not args.table_only:
+        run_in_processes(jobs, command, log_file, record, args.jobs, progress=True)
+    stems = {Path(config).stem for config in args.configs}
+    selected = [row for row in done if row["config"] in stems and row["dataset"] in datasets]
+    tables = results_table(selected) + "\n\n" + comparison_table(selected, args.mode)
+    (args.out / "results.md").write_text(tables + "\n")
+    print(tables)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ LAYERS = [
     {"samplers"},
     {"module"},
     {"resume"},
-    {"cli", "__main__", "run_many", "tuning", "predictions", "export", "loggers"},
+    {"cli", "__main__", "run_many", "run_tables", "tuning", "predictions", "export", "loggers"},
 ]
 
 

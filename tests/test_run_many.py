@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lit_kgns.run_many import budget, main, results_table, run_arguments
+from lit_kgns.run_many import budget, main, run_arguments
+from lit_kgns.run_tables import comparison_table, results_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,3 +64,42 @@ def test_the_table_averages_seeds_per_graph_then_graphs_per_group() -> None:
     table = results_table(rows)
     assert "| trix | zero_shot | grail_nell_v1 | inductive_e | 2 | 0.5000 |" in table
     assert "| trix | zero_shot | inductive_e | 2 | 0.3500 | 0.5500 | 0.455 | 0.592 |" in table
+
+
+def _row(config: str, dataset: str, group: str, seed: str, mrr: str, hits: str) -> dict[str, str]:
+    return {"config": config, "mode": "zero_shot", "dataset": dataset, "group": group, "seed": seed, "mrr": mrr,
+            "hits@1": "0.1", "hits@3": "0.2", "hits@10": hits, "hits@10_50": "", "num_queries": "10",
+            "seconds": "60"}  # fmt: skip
+
+
+def test_the_comparison_averages_each_group_over_the_graphs_every_config_ran() -> None:
+    rows = [
+        _row("ultra_3g", "grail_nell_v1", "inductive_e", "1", "0.4", "0.6"),
+        _row("ultra_3g", "grail_nell_v2", "inductive_e", "1", "0.2", "0.4"),
+        _row("ultra_3g", "ingram_nl_0", "inductive_er", "1", "0.3", "0.5"),
+        _row("trix", "grail_nell_v1", "inductive_e", "1", "0.5", "0.7"),
+        _row("trix", "grail_nell_v1", "inductive_e", "2", "0.7", "0.9"),
+    ]
+    table = comparison_table(rows).splitlines()
+    assert table[0] == "| graph | group | ultra_3g | trix |"
+    assert "| grail_nell_v2 | inductive_e | 0.2000 / 0.4000 | — |" in table
+    assert "| grail_nell_v1 | inductive_e | 0.4000 / 0.6000 | 0.6000 / 0.8000 |" in table  # trix: mean of 2 seeds
+    # only grail_nell_v1 was run by both: the group mean is over it alone, beside the published 18-graph means
+    assert "| **mean, 1 of 18 graphs** | inductive_e | 0.4000 / 0.6000 | 0.6000 / 0.8000 |" in table
+    assert "| published mean, 18 graphs | inductive_e | 0.420 / 0.562 | 0.455 / 0.592 |" in table
+    assert not any("inductive_er |" in line and "mean" in line for line in table)  # trix ran no (e,r) graph
+    assert table[-1] == "| time, one seed | | 3 min | 1 min |"
+
+
+def test_table_only_writes_the_tables_of_the_selected_finished_runs(tmp_path: Path) -> None:
+    rows = [_row("ultra_3g", "grail_nell_v1", "inductive_e", "1024", "0.4", "0.6"),
+            _row("trix", "grail_nell_v1", "inductive_e", "1024", "0.5", "0.7")]  # fmt: skip
+    with (tmp_path / "results.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    main(["--configs", "configs/zero_shot/trix.yaml", "--datasets", "grail_nell_v1", "grail_nell_v2",
+          "--out", str(tmp_path), "--table-only"])  # fmt: skip
+    tables = (tmp_path / "results.md").read_text()
+    assert "| trix | zero_shot | grail_nell_v1 |" in tables and "ultra_3g" not in tables
+    assert not list(tmp_path.glob("*.log"))  # nothing ran

@@ -10,7 +10,11 @@ For training triples of each dataset, draws K hard negatives (KMAS, hard ratio 1
   cut from: :func:`lit_kgns.data.held_out.held_out_facts`): filtering cannot remove them, yet they are true
   (false negatives a loss pushes down);
 * ``above positive``: share of negatives the model scores above their positive (how hard they are);
-* ``distinct``: distinct entities per row, over K.
+* ``distinct``: distinct entities per row, over K;
+* ``caught``: share of the held-out true facts among them that are scored above their positive, i.e. that a
+  semi-hard guard with margin 0 (``semi_hard_margin: 0``) takes out of the loss.
+
+``--unique-hard``, ``--temperature`` and ``--top-k`` set the KMAS options of the same names.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def describe(sampler: NegativeSampler, backbone: Ultra, positives: torch.Tensor,
         "held-out": float(true.sum() / valid),
         "above positive": float((above & mask).sum() / valid),
         "distinct": float(distinct.float().mean()) / mask.shape[1],
+        "caught": float((true & above).sum() / true.sum()) if true.any() else float("nan"),
     }
 
 
@@ -63,11 +68,12 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=256)
     parser.add_argument("--temperature", type=float, default=0.1)
     parser.add_argument("--top-k", type=int, default=16)
+    parser.add_argument("--unique-hard", action="store_true")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     args = parser.parse_args()
     os.environ["LIT_KGNS_DATA"] = args.data_root  # where the ultra_3g checkpoint is found
     backbone = Ultra(checkpoint="ultra_3g").eval()
-    print(f"{'dataset':<18}{'negatives':<16}{'held-out':>10}{'above positive':>16}{'distinct':>10}")
+    print(f"{'dataset':<18}{'negatives':<16}{'held-out':>10}{'above positive':>16}{'distinct':>10}{'caught':>8}")
     for name in args.datasets:
         dataset = load_dataset(name, args.data_root)
         train = dataset.train
@@ -76,7 +82,9 @@ def main() -> None:
         held_out = TripleIndex(facts.triples, train.graph.num_nodes, train.graph.num_direct_relations)
         generator = torch.Generator().manual_seed(0)
         positives = train.targets[torch.randperm(len(train.targets), generator=generator)[: args.positives]]
-        kmas = KMASSampler(num_negatives=args.negatives, seed=0, temperature=args.temperature, top_k=args.top_k)
+        options = {"temperature": args.temperature, "top_k": args.top_k, "unique_hard": args.unique_hard}
+        options |= {"max_retries": 8} if args.unique_hard else {}  # as the leak-free script's kmas_unique arm
+        kmas = KMASSampler(num_negatives=args.negatives, seed=0, **options)
         uniform = StrictUniformSampler(num_negatives=args.negatives, seed=0)
         for sampler in (kmas, uniform):
             sampler.attach([train])
@@ -84,7 +92,9 @@ def main() -> None:
         kmas.hard_ratio = 1.0
         for label, sampler in (("KMAS hard", kmas), ("strict uniform", uniform)):
             row = describe(sampler, backbone, positives, held_out)
-            figures = f"{row['held-out']:>10.4f}{row['above positive']:>16.4f}{row['distinct']:>10.3f}"
+            figures = (
+                f"{row['held-out']:>10.4f}{row['above positive']:>16.4f}{row['distinct']:>10.3f}{row['caught']:>8.3f}"
+            )
             print(f"{name:<18}{label:<16}{figures}")
 
 

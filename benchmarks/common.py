@@ -43,6 +43,21 @@ class PeakRSS:
         return (self.peak - self.baseline) / 2**20
 
 
+# KMAS variants as CLI overrides of a KMAS config, shared by the comparison scripts (README, "KMAS against
+# strict uniform negatives", documents each option)
+_KMAS = "--sampler.init_args."
+KMAS_VARIANTS: dict[str, list[str]] = {
+    "kmas_guard": [f"{_KMAS}semi_hard_margin=0.0"],
+    "kmas_unique": [f"{_KMAS}unique_hard=true", f"{_KMAS}max_retries=8"],
+    "kmas_wide": [f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64"],
+    "kmas_wide_noself": [f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64", f"{_KMAS}include_self=false"],
+    "kmas_wide_relation": [f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64", f"{_KMAS}weighting=relation"],
+    "kmas_half_weight": [f"{_KMAS}hard_weight=0.5"],
+    "kmas_logq": [f"{_KMAS}log_q_correction=1.0"],
+    "kmas_low_ratio": [f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
+}
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a results CSV (none if it does not exist yet): a sweep resumes from them."""
     return list(csv.DictReader(path.open())) if path.exists() else []

@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import append_rows, paired_table, read_rows, report_result, run_in_processes
+from common import KMAS_VARIANTS, append_rows, paired_table, read_rows, report_result, run_in_processes
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/ultra_3g_finetune.yaml")
@@ -30,18 +30,10 @@ LEAK_FREE = [
     *(f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)),
 ]
 SCREEN = ["grail_nell_v2", "ilpc2022_small", "ingram_nl_25"]
-KMAS = "--sampler.init_args."
 ARMS: dict[str, list[str]] = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=256"],
     "kmas": [],  # the config: τ 0.1, top-16, ratio 0.5 from the first step decaying to 0.1, refresh every 20
-    "kmas_guard": [f"{KMAS}semi_hard_margin=0.0"],
-    "kmas_unique": [f"{KMAS}unique_hard=true", f"{KMAS}max_retries=8"],
-    "kmas_wide": [f"{KMAS}temperature=1.0", f"{KMAS}top_k=64"],
-    "kmas_wide_noself": [f"{KMAS}temperature=1.0", f"{KMAS}top_k=64", f"{KMAS}include_self=false"],
-    "kmas_wide_relation": [f"{KMAS}temperature=1.0", f"{KMAS}top_k=64", f"{KMAS}weighting=relation"],
-    "kmas_half_weight": [f"{KMAS}hard_weight=0.5"],
-    "kmas_logq": [f"{KMAS}log_q_correction=1.0"],
-    "kmas_low_ratio": [f"{KMAS}schedule.peak_ratio=0.2", f"{KMAS}schedule.end_ratio=0.05"],
+    **KMAS_VARIANTS,
 }
 FIELDS = ["dataset", "arm", "seed", "steps", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 

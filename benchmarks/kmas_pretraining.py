@@ -3,10 +3,12 @@ test zero-shot on unseen graphs; several seeds, paired differences with confiden
 
     python benchmarks/kmas_pretraining.py --seeds 1 2 3 4 5 --epochs 2 --jobs 2
 
-Both arms run `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS
+Every arm runs `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS
 + CoDEx-S, 200 batches of 32 per epoch, 128 negatives; zero-shot on GraIL NELL-995 v1-v4, ILPC 2022 small and
 InGram NL-0..100, none of which the mixture was cut from); the uniform arm swaps the sampler for strict
-uniform with the same number of negatives; a seed drives data order, negatives and initial weights in both.
+uniform with the same number of negatives, the ``kmas_*`` arms set the options of one KMAS variant
+(``common.KMAS_VARIANTS``, as in the fine-tuning script); a seed drives data order, negatives and initial
+weights in every arm.
 No validation; the final weights are tested. Rows go to a CSV as runs finish (one per test graph) and
 finished ``(arm, seed, epochs)`` runs are skipped on rerun. ``--jobs`` runs single-threaded runs side by side.
 """
@@ -17,13 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import append_rows, paired_table, read_rows, report_result, run_in_processes
+from common import KMAS_VARIANTS, append_rows, paired_table, read_rows, report_result, run_in_processes
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/pretrain_small_mixture.yaml")
 ARMS = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=128"],
-    "kmas": [],
+    "kmas": [],  # the config: τ 0.1, top-8, ratio 0 → 0.5 → 0.1, refresh every 50 steps
+    **KMAS_VARIANTS,
 }
 FIELDS = ["dataset", "arm", "seed", "epochs", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 
@@ -65,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--epochs", type=int, default=2, help="epochs of 200 batches (equal for both arms)")
-    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS), help="arms to run")
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=["strict_uniform", "kmas"])
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side, one thread each")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "kmas_pretraining")
@@ -98,7 +101,8 @@ def main() -> None:
     if not args.table_only:
         log_file = lambda job: args.out / f"{job[0]}_{job[1]}.log"  # noqa: E731
         run_in_processes(pending, command, log_file, record, args.jobs)
-    print(paired_table([row for row in done if int(row["epochs"]) == args.epochs], baseline="strict_uniform"))
+    shown = [row for row in done if int(row["epochs"]) == args.epochs and row["arm"] in args.arms]
+    print(paired_table(shown, baseline="strict_uniform"))
 
 
 if __name__ == "__main__":

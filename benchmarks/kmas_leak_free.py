@@ -32,7 +32,6 @@ LEAK_FREE = [
 SCREEN = ["grail_nell_v2", "ilpc2022_small", "ingram_nl_25"]
 ARMS: dict[str, list[str]] = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=256"],
-    "kmas": [],  # the config: τ 0.1, top-16, ratio 0.5 from the first step decaying to 0.1, refresh every 20
     **KMAS_VARIANTS,
 }
 FIELDS = ["dataset", "arm", "seed", "steps", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]

@@ -25,7 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/pretrain_small_mixture.yaml")
 ARMS = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=128"],
-    "kmas": [],  # the config: τ 0.1, top-8, ratio 0 → 0.5 → 0.1, refresh every 50 steps
     **KMAS_VARIANTS,
 }
 FIELDS = ["dataset", "arm", "seed", "epochs", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]

@@ -103,6 +103,17 @@ def test_pretraining_recipes_compose_with_a_sampler_file(recipe):
     assert config["sampler"]["init_args"]["num_negatives"] == 512
 
 
+KMAS_RUN_CONFIGS = sorted(path.name for path in (REPO / "configs/kmas").glob("*.yaml") if path.name != "pretrain.yaml")
+
+
+@pytest.mark.parametrize("name", KMAS_RUN_CONFIGS)
+def test_every_kmas_config_parses_with_the_screened_default(name):
+    config = yaml.safe_load(print_config("fit", "-c", str(REPO / "configs/kmas" / name)))
+    sampler = config["sampler"]
+    assert sampler["class_path"] == "lit_kgns.samplers.KMASSampler"
+    assert sampler["init_args"]["log_q_correction"] == 1.0  # the leak-free screening's pick (README, KMAS)
+
+
 def test_unknown_message_passing_implementation_names_the_option_and_choices():
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit):

@@ -177,8 +177,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.table_only:
         run_in_processes(jobs, command, log_file, record, args.jobs, progress=True)
-    stems = {Path(config).stem for config in args.configs}
+    stems = [Path(config).stem for config in args.configs]
     selected = [row for row in done if row["config"] in stems and row["dataset"] in datasets]
+    selected.sort(key=lambda row: stems.index(row["config"]))  # the tables list configs in the order given
     tables = results_table(selected) + "\n\n" + comparison_table(selected, args.mode)
     (args.out / "results.md").write_text(tables + "\n")
     print(tables)

@@ -103,3 +103,6 @@ def test_table_only_writes_the_tables_of_the_selected_finished_runs(tmp_path: Pa
     tables = (tmp_path / "results.md").read_text()
     assert "| trix | zero_shot | grail_nell_v1 |" in tables and "ultra_3g" not in tables
     assert not list(tmp_path.glob("*.log"))  # nothing ran
+    configs = ["configs/zero_shot/trix.yaml", "configs/zero_shot/ultra_3g.yaml"]
+    main(["--configs", *configs, "--datasets", "grail_nell_v1", "--out", str(tmp_path), "--table-only"])
+    assert "| graph | group | trix | ultra_3g |" in (tmp_path / "results.md").read_text()  # the order given

@@ -48,7 +48,6 @@ FINETUNE_BUDGETS: tuple[tuple[str, int, int | None], ...] = (
 SCRATCH_BUDGET = (10, 1000)
 
 
-
 def budget(dataset: str, mode: Mode) -> tuple[int, int | None]:
     """``(epochs, batches per epoch or None)`` of a fine-tuning or from-scratch run on ``dataset``."""
     if mode == "scratch":

@@ -66,7 +66,7 @@ def run_one(arm: str, seed: int, epochs: int, data_root: str, out_dir: Path) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of 200 batches (equal for both arms)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of 200 batches (the same in every arm)")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=["strict_uniform", "kmas"])
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side, one thread each")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))

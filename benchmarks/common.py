@@ -58,6 +58,9 @@ KMAS_VARIANTS: dict[str, list[str]] = {
     "kmas_wide_relation": [*KMAS_PLAIN, f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64", f"{_KMAS}weighting=relation"],
     "kmas_half_weight": [*KMAS_PLAIN, f"{_KMAS}hard_weight=0.5"],
     "kmas_logq": [f"{_KMAS}log_q_correction=1.0"],  # the configs' default since the screening
+    # the two fixes the screening ranked first together: not counting hardness twice, and keeping the likeliest
+    # false negatives out of the loss
+    "kmas_logq_guard": [f"{_KMAS}log_q_correction=1.0", f"{_KMAS}semi_hard_margin=0.0"],
     "kmas_low_ratio": [*KMAS_PLAIN, f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
 }
 

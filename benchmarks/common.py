@@ -49,18 +49,19 @@ _KMAS = "--sampler.init_args."
 # "kmas" is the configs' sampler without the log-q correction they now default to (the arm the CSVs hold);
 # every variant starts from it, so each changes one thing
 KMAS_PLAIN = [f"{_KMAS}log_q_correction=0.0"]
+_LOG_Q = [f"{_KMAS}log_q_correction=1.0"]  # the configs' default since the screening
+_WIDE = [*KMAS_PLAIN, f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64"]
 KMAS_VARIANTS: dict[str, list[str]] = {
     "kmas": KMAS_PLAIN,
     "kmas_guard": [*KMAS_PLAIN, f"{_KMAS}semi_hard_margin=0.0"],
     "kmas_unique": [*KMAS_PLAIN, f"{_KMAS}unique_hard=true", f"{_KMAS}max_retries=8"],
-    "kmas_wide": [*KMAS_PLAIN, f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64"],
-    "kmas_wide_noself": [*KMAS_PLAIN, f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64", f"{_KMAS}include_self=false"],
-    "kmas_wide_relation": [*KMAS_PLAIN, f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64", f"{_KMAS}weighting=relation"],
+    "kmas_wide": _WIDE,
+    "kmas_wide_noself": [*_WIDE, f"{_KMAS}include_self=false"],
+    "kmas_wide_relation": [*_WIDE, f"{_KMAS}weighting=relation"],
     "kmas_half_weight": [*KMAS_PLAIN, f"{_KMAS}hard_weight=0.5"],
-    "kmas_logq": [f"{_KMAS}log_q_correction=1.0"],  # the configs' default since the screening
-    # the two fixes the screening ranked first together: not counting hardness twice, and keeping the likeliest
-    # false negatives out of the loss
-    "kmas_logq_guard": [f"{_KMAS}log_q_correction=1.0", f"{_KMAS}semi_hard_margin=0.0"],
+    "kmas_logq": _LOG_Q,
+    # the fix against counting hardness twice with the guard against false negatives
+    "kmas_logq_guard": [*_LOG_Q, f"{_KMAS}semi_hard_margin=0.0"],
     "kmas_low_ratio": [*KMAS_PLAIN, f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
 }
 

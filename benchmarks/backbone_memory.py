@@ -123,7 +123,7 @@ def measure_zero_shot(
     args: argparse.Namespace, graph: str, triples: int | None, batch_size: int, repeats: int = 1
 ) -> dict[str, Any]:
     from lit_kgns.metrics import RankingMetrics, filtered_ranks
-    from lit_kgns.scoring import score_both_directions
+    from lit_kgns.scoring import score_targets
 
     device = torch.device(args.device)
     split = load_split(graph, args.data_root, "test").to(device)
@@ -137,7 +137,7 @@ def measure_zero_shot(
             metric.reset()
             start = time.perf_counter()
             for batch in targets.split(batch_size):
-                queries = score_both_directions(model, split, batch)
+                queries = score_targets(model, split, batch)
                 metric.update(*filtered_ranks(queries.scores, queries.answers, queries.known))
             if device.type == "cuda":
                 torch.cuda.synchronize()

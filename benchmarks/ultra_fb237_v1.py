@@ -25,7 +25,7 @@ from lit_kgns.data.catalog import load_dataset
 from lit_kgns.losses import self_adversarial_bce
 from lit_kgns.metrics import RankingMetrics, filtered_ranks
 from lit_kgns.samplers import StrictUniformSampler
-from lit_kgns.scoring import score_both_directions, score_candidates
+from lit_kgns.scoring import score_candidates, score_targets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PeakRSS
@@ -37,7 +37,7 @@ def zero_shot(model: Ultra, split, device: torch.device, batch_size: int = 32) -
     start = time.perf_counter()
     with torch.no_grad():
         for triples in split.targets.split(batch_size):
-            queries = score_both_directions(model, split, triples)
+            queries = score_targets(model, split, triples)
             metric.update(*filtered_ranks(queries.scores, queries.answers, queries.known))
     if device.type == "cuda":
         torch.cuda.synchronize()

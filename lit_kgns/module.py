@@ -17,7 +17,7 @@ from lit_kgns.errors import CheckpointError, SetupError
 from lit_kgns.losses import SelfAdversarialBCE
 from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
 from lit_kgns.options import check_choice
-from lit_kgns.scoring import score_both_directions, score_candidates, score_queries
+from lit_kgns.scoring import score_candidates, score_queries, score_targets
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
@@ -139,7 +139,7 @@ class KGLinkPrediction(pl.LightningModule):
 
     def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
         split = split_source(self.trainer).splits(stage)[dataloader_idx]
-        queries = score_both_directions(self.backbone, split, triples)
+        queries = score_targets(self.backbone, split, triples)
         ranks, num_negatives = filtered_ranks(queries.scores, queries.answers, queries.known, self.ties)
         self._metric(stage, dataloader_idx).update(ranks, num_negatives)
 
@@ -179,10 +179,10 @@ class KGLinkPrediction(pl.LightningModule):
     ) -> dict[str, Tensor]:
         """Top-k answers of each query with their scores (known true answers left out if ``predict_filtered``).
 
-        A ``(B, 3)`` batch of test triples asks the tail then the head query of each (``2B`` rows), each with
-        its true answer (listed even when filtered) and its rank; a ``{"queries": (B, 3)}`` batch
-        (``data.predict_queries``) asks its rows. ``queries`` holds every asked row as ``(h, r, t)`` ids with
-        ``-1`` at the ``?`` (:mod:`lit_kgns.data.queries`).
+        A ``(B, 3)`` batch of test triples asks the tail then the head query of each (``2B`` rows; the tail
+        queries alone where the split ranks only tails), each with its true answer (listed even when filtered)
+        and its rank; a ``{"queries": (B, 3)}`` batch (``data.predict_queries``) asks its rows. ``queries``
+        holds every asked row as ``(h, r, t)`` ids with ``-1`` at the ``?`` (:mod:`lit_kgns.data.queries`).
         """
         split = split_source(self.trainer).splits("predict")[dataloader_idx]
         answers = None
@@ -190,9 +190,9 @@ class KGLinkPrediction(pl.LightningModule):
             queries = batch["queries"]
             scores, known, head_queries = score_queries(self.backbone, split, queries)
         else:
-            scored = score_both_directions(self.backbone, split, batch)
+            scored = score_targets(self.backbone, split, batch)
             scores, known, head_queries, answers = scored.scores, scored.known, scored.head_queries, scored.answers
-            queries = torch.cat([batch, batch])
+            queries = torch.cat([batch, batch])[: len(head_queries)]
             queries[torch.arange(len(queries), device=queries.device), torch.where(head_queries, 0, 2)] = -1
         if not self.predict_filtered:
             known = torch.zeros_like(known)

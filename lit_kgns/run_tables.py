@@ -8,7 +8,7 @@ import statistics
 from lit_kgns.data.catalog import get_entry
 
 METRICS = ("mrr", "hits@1", "hits@3", "hits@10", "hits@10_50", "num_queries")
-GROUP_ORDER = ("inductive_e", "inductive_er", "transductive")
+GROUP_ORDER = ("inductive_e", "inductive_er", "transductive", "other")
 # graphs per group in the standard 57-graph benchmark the published means average over
 BENCHMARK_SIZES = {"inductive_e": 18, "inductive_er": 23, "transductive": 16}
 
@@ -48,7 +48,7 @@ def results_table(rows: list[dict[str, str]]) -> str:
     lines += ["", "| config | mode | group | graphs | MRR | Hits@10 | published MRR | published Hits@10 |"]
     lines.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for config, mode in dict.fromkeys((config, mode) for config, mode, _ in means):
-        for group in GROUP_ORDER:
+        for group in BENCHMARK_SIZES:
             members = [m for (c, md, d), m in means.items() if c == config and md == mode and group_of(d) == group]
             if not members:
                 continue
@@ -71,7 +71,7 @@ def comparison_table(rows: list[dict[str, str]], mode: str = "zero_shot") -> str
         cells = [means.get((config, mode, dataset)) for config in configs]
         shown = [f"{m['mrr']:.4f} / {m['hits@10']:.4f}" if m else "—" for m in cells]
         lines.append(f"| {dataset} | {group_of(dataset)} | " + " | ".join(shown) + " |")
-    for group in GROUP_ORDER:
+    for group in BENCHMARK_SIZES:
         common = [d for d in datasets if group_of(d) == group and all((c, mode, d) in means for c in configs)]
         if not common:
             continue
@@ -104,4 +104,6 @@ def _mean(values: list[str]) -> float:
 
 
 def group_of(dataset: str) -> str:
-    return get_entry(dataset).setting
+    """The benchmark group of ``dataset`` (its protocol), or ``other`` for graphs outside the standard 57."""
+    entry = get_entry(dataset)
+    return entry.setting if entry.in_benchmark else "other"

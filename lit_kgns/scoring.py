@@ -41,26 +41,30 @@ def diagnostic_scores(backbone: KGBackbone, graph: KGGraph, positives: Tensor, n
 
 @dataclass
 class AllEntityScores:
-    """Scores of every entity for the tail query then the head query of ``B`` triples (``2B`` rows)."""
+    """Scores of every entity for the tail queries of ``B`` triples, then their head queries unless only tails
+    are ranked (``2B`` or ``B`` rows)."""
 
-    scores: Tensor  # (2B, N)
-    answers: Tensor  # (2B,) the true answer of each query
-    known: Tensor  # (2B, N) True for known true answers (the filter), the answer included
-    head_queries: Tensor  # (2B,) bool
+    scores: Tensor  # (Q, N)
+    answers: Tensor  # (Q,) the true answer of each query
+    known: Tensor  # (Q, N) True for known true answers (the filter), the answer included
+    head_queries: Tensor  # (Q,) bool
 
 
 @torch.no_grad()
-def score_both_directions(backbone: KGBackbone, split: LinkPredictionSplit, triples: Tensor) -> AllEntityScores:
-    """Rank-ready scores of ``(h, r, ?)`` and ``(?, r, t)`` for each of ``triples`` on ``split``'s graph."""
+def score_targets(backbone: KGBackbone, split: LinkPredictionSplit, triples: Tensor) -> AllEntityScores:
+    """Rank-ready scores of the queries evaluation asks of each of ``triples`` on ``split``'s graph:
+    ``(h, r, ?)``, then ``(?, r, t)`` unless ``split.tail_only``."""
     heads, relations, tails = triples.t()
-    anchors = torch.cat([heads, tails])
-    query_relations = torch.cat([relations, relations])
-    head_queries = torch.arange(2 * len(triples), device=triples.device) >= len(triples)
+    if split.tail_only:
+        anchors, query_relations, answers = heads, relations, tails
+    else:
+        anchors, query_relations, answers = torch.cat([heads, tails]), relations.repeat(2), torch.cat([tails, heads])
+    head_queries = torch.arange(len(anchors), device=triples.device) >= len(triples)
     scores = backbone.score_all(split.graph, anchors, query_relations, head_queries)
     known = split.known_answers.answer_mask(
         anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
     )
-    return AllEntityScores(scores, torch.cat([tails, heads]), known, head_queries)
+    return AllEntityScores(scores, answers, known, head_queries)
 
 
 def score_queries(backbone: KGBackbone, split: LinkPredictionSplit, queries: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -93,3 +93,50 @@ def test_hits_at_10_against_50_is_left_out_where_49_negatives_cannot_be_drawn() 
     assert "hits@10_50" in metric.compute()
     metric.update(torch.tensor([2.0]), torch.tensor([13]))  # a query of a 14-entity graph
     assert "hits@10_50" not in metric.compute()
+
+
+@pytest.mark.parametrize(
+    ("flagged", "directions", "tails_only"),
+    [(True, "dataset", True), (False, "dataset", False), (True, "both", False), (False, "tail", True)],
+)
+def test_evaluation_ranks_the_queries_the_split_asks(flagged, directions, tails_only):
+    """A split flagged tail-only (the DacKGR graphs) is ranked on its tail queries unless
+    ``data.eval_directions`` says otherwise; the metrics equal ranks computed by hand from ``score_all``."""
+    import pytorch_lightning as pl
+    from toy_graphs import NUM_ENTITIES, NUM_RELATIONS, typed_dataset
+
+    from lit_kgns.backbones.kge import DistMult
+    from lit_kgns.data import KGDataModule
+    from lit_kgns.module import KGLinkPrediction
+
+    dataset = typed_dataset()
+    dataset.test.tail_only = flagged
+    torch.manual_seed(0)
+    backbone = DistMult(NUM_ENTITIES, NUM_RELATIONS, embedding_dim=4)
+    datamodule = KGDataModule.from_datasets(
+        [dataset], eval_batch_size=5, eval_directions=directions, on_data_issue="ignore"
+    )
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (logged,) = trainer.test(KGLinkPrediction(backbone), datamodule=datamodule, verbose=False)
+
+    heads, relations, tails = dataset.test.targets.t()
+    known = dataset.test.known_answers
+    graph, tail_side = dataset.test.graph, torch.zeros_like(heads, dtype=torch.bool)
+    with torch.no_grad():
+        tail_scores = backbone.score_all(graph, heads, relations, tail_side)
+        head_scores = backbone.score_all(graph, tails, relations, ~tail_side)
+    ranks, _ = filtered_ranks(tail_scores, tails, known.answer_mask(heads, relations))
+    if not tails_only:
+        head_ranks, _ = filtered_ranks(head_scores, heads, known.answer_mask(tails, relations + NUM_RELATIONS))
+        ranks = torch.cat([ranks, head_ranks])
+    assert logged["test/num_queries"] == len(ranks) == len(tails) * (1 if tails_only else 2)
+    assert logged["test/mrr"] == pytest.approx((1 / ranks).mean().item(), rel=1e-6)
+
+
+def test_an_unknown_eval_direction_is_refused():
+    from lit_kgns.data import KGDataModule
+    from lit_kgns.errors import ConfigError
+
+    expected = r"data\.eval_directions must be one of 'dataset', 'both', 'tail', got 'head'"
+    with pytest.raises(ConfigError, match=expected):
+        KGDataModule(eval_directions="head")

@@ -65,7 +65,9 @@ def load_dataset(name: str, root: str | Path | None = None) -> KGDataset:
     since it was downloaded.
     """
     entry = get_entry(name)
-    return entry.build(entry.name, dataset_folder(entry.name, root))
+    dataset = entry.build(entry.name, dataset_folder(entry.name, root))
+    dataset.valid.tail_only = dataset.test.tail_only = entry.tail_only
+    return dataset
 
 
 def dataset_folder(name: str, root: str | Path | None = None) -> Path:

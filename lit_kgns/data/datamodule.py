@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -28,6 +28,8 @@ from lit_kgns.data.held_out import HeldOutFacts, held_out_facts
 from lit_kgns.data.queries import Labels, QueryRows, prediction_labels, read_queries
 from lit_kgns.errors import ConfigError, DataError
 from lit_kgns.options import check_choice, check_positive
+
+EvalDirections = Literal["dataset", "both", "tail"]
 
 
 def _as_list(names: str | list[str] | None) -> list[str]:
@@ -59,7 +61,12 @@ class KGDataModule(pl.LightningDataModule):
             validation falls back to the training datasets, testing to the validation ones.
         root: data root holding the dataset folders; default ``$LIT_KGNS_DATA``, else the user cache.
         batch_size: positive triples per training batch.
-        eval_batch_size: triples per evaluation batch (each gives a head and a tail query).
+        eval_batch_size: triples per evaluation batch (each gives a tail query, and a head query unless
+            only tails are ranked).
+        eval_directions: the queries evaluation ranks for each target ``(h, r, t)``: ``both`` the tail query
+            ``(h, r, ?)`` and the head query ``(?, r, t)``, pooled; ``tail`` the tail query only; ``dataset``
+            (default) what each dataset's published numbers use: tail only for WD-singer, NELL23k and
+            FB15k-237-10/20/50 (upstream's ``mrr-tail``), both for every other graph.
         batches_per_epoch: cap on training batches per epoch (the epoch length of a mixture).
         seed: seed of the training batch plan; ``None`` (the default) follows the global seed
             (``seed_everything``, ``PL_GLOBAL_SEED``), so runs with different seeds see positives in different
@@ -74,7 +81,7 @@ class KGDataModule(pl.LightningDataModule):
             (upstream's ``fast_test``; ``None``: all of them).
         predict_queries: a file of questions by label, ``head<TAB>relation<TAB>?`` or ``?<TAB>relation<TAB>tail``
             per line (:func:`~lit_kgns.data.queries.read_queries`), that ``predict`` answers on the graph the
-            (single) test dataset queries; ``None``: ``predict`` answers the test split's head and tail queries.
+            (single) test dataset queries; ``None``: ``predict`` answers the test split's evaluation queries.
     """
 
     def __init__(
@@ -93,6 +100,7 @@ class KGDataModule(pl.LightningDataModule):
         val_subset: int | None = None,
         relation_position: RelationPosition = "middle",
         predict_queries: str | None = None,
+        eval_directions: EvalDirections = "dataset",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -125,6 +133,8 @@ class KGDataModule(pl.LightningDataModule):
                 f"({', '.join(self.test_names)}): name one with data.test_datasets"
             )
         self.predict_queries = predict_queries
+        check_choice("data.eval_directions", eval_directions, EvalDirections)
+        self.eval_directions = eval_directions
         self._datasets: dict[str, KGDataset] = {}
         self._device_graphs: dict[tuple[int, str], KGGraph] = {}
         self._held_out: dict[str, HeldOutFacts] = {}
@@ -216,9 +226,9 @@ class KGDataModule(pl.LightningDataModule):
             if key not in self._device_graphs:
                 self._device_graphs[key] = split.graph.to(device)
             graph = self._device_graphs[key]
-            moved.append(
-                LinkPredictionSplit(split.name, graph, split.targets.to(device), split.filter_triples.to(device))
-            )
+            tail_only = split.tail_only if self.eval_directions == "dataset" else self.eval_directions == "tail"
+            targets, filter_triples = split.targets.to(device), split.filter_triples.to(device)
+            moved.append(LinkPredictionSplit(split.name, graph, targets, filter_triples, tail_only))
         return moved
 
     def train_dataloader(self) -> DataLoader:

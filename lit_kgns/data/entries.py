@@ -45,6 +45,10 @@ class DatasetEntry:
     ``folder``). With ``base_url`` set, a missing file is fetched from ``base_url + remote``, or, when
     ``archive`` is set, extracted from the tarball ``base_url + archive`` (sha256 ``archive_sha256``).
     ``embedded`` names a folder of the installed ``pykeen`` package holding a byte-identical copy.
+    ``tail_only``: the published numbers rank tail queries only (upstream's ``mrr-tail``), so the dataset's
+    validation and test splits do too unless the DataModule is told otherwise (``data.eval_directions``).
+    ``in_benchmark``: one of the 57 graphs the KGFM papers average over (the ``transductive``, ``inductive_e``
+    and ``inductive_er`` groups); the small classics (Nations, Kinship, UMLS, Countries) are not.
     """
 
     name: str
@@ -57,6 +61,8 @@ class DatasetEntry:
     archive_sha256: str | None = None
     embedded: str | None = None
     description: str = ""
+    tail_only: bool = False
+    in_benchmark: bool = True
 
     def url(self, remote: str) -> str:
         if self.base_url is None:
@@ -117,6 +123,7 @@ def _transductive_entries() -> list[DatasetEntry]:
                 archive_sha256=_CONVE_ARCHIVES[archive],
                 embedded=embedded,
                 description=description,
+                in_benchmark=name in ("fb15k-237", "wn18rr"),
             )
         )
     for level in (1, 2, 3):
@@ -131,6 +138,7 @@ def _transductive_entries() -> list[DatasetEntry]:
                 build,
                 base_url=_CONVE,
                 description=f"Countries S{level} (Bouchard et al. 2015)",
+                in_benchmark=False,
             )
         )
     for size, label in (("s", "CoDEx-S"), ("m", "CoDEx-M")):

@@ -129,9 +129,18 @@ def _transductive(
     description: str,
     build: Callable[[str, Path], KGDataset] = transductive,
     archive: str | None = None,
+    tail_only: bool = False,
 ) -> DatasetEntry:
     return DatasetEntry(
-        name, "transductive", name, files, build, base_url=base_url, archive=archive, description=description
+        name,
+        "transductive",
+        name,
+        files,
+        build,
+        base_url=base_url,
+        archive=archive,
+        description=description,
+        tail_only=tail_only,
     )
 
 
@@ -165,6 +174,7 @@ def _transductive_entries() -> list[DatasetEntry]:
                 _PAAR,  # DacKGR's data.zip unpacked, as for fb15k-237-10 (entries_more)
                 f"FB15K-237-{level}% sparse KG (Lv et al. 2020); upstream ULTRA reports tail-only metrics",
                 partial(transductive, files=_DACKGR_FILES, relation_last=True),
+                tail_only=True,
             )
         )
     return entries

@@ -115,13 +115,16 @@ class LinkPredictionSplit:
     """Target triples queried on a message-passing graph, with the triples known to be true for filtering.
 
     ``targets`` and ``filter_triples`` are ``(T, 3)`` ``(head, relation, tail)`` tensors with direct
-    relation ids; a head query ``(?, r, t)`` is answered on the inverse relation ``r + R``.
+    relation ids; a head query ``(?, r, t)`` is answered on the inverse relation ``r + R``. Evaluation ranks
+    the tail query ``(h, r, ?)`` and the head query of each target, or with ``tail_only`` the tail query
+    alone (the protocol upstream reports for the sparse DacKGR graphs, its ``mrr-tail``).
     """
 
     name: str
     graph: KGGraph
     targets: Tensor
     filter_triples: Tensor
+    tail_only: bool = False
 
     @cached_property
     def known_answers(self) -> TripleIndex:
@@ -129,7 +132,7 @@ class LinkPredictionSplit:
 
     def to(self, device: torch.device | str) -> LinkPredictionSplit:
         return LinkPredictionSplit(
-            self.name, self.graph.to(device), self.targets.to(device), self.filter_triples.to(device)
+            self.name, self.graph.to(device), self.targets.to(device), self.filter_triples.to(device), self.tail_only
         )
 
 

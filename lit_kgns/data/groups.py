@@ -1,5 +1,6 @@
 """Named groups of catalog datasets, usable wherever a list of dataset names is: ``transductive``,
-``inductive_e``, ``inductive_er`` (by protocol, as the KGFM papers group their 57 graphs), ``all``, and
+``inductive_e``, ``inductive_er`` (the 57 graphs of the standard KGFM benchmark by protocol, as the papers group
+them), ``all`` (the whole catalog: those 57 and the small classics Nations, Kinship, UMLS, Countries), and
 ``offline`` (the datasets whose files are all under the data root, plus those bundled with PyKEEN)."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def group_members(group: str, root: str | Path | None = None) -> list[str]:
         data_root = resolve_data_root(root)
         return [name for name in names if _is_local(name, data_root)]
     if group in GROUPS:
-        return [name for name in names if get_entry(name).setting == group]
+        return [name for name in names if get_entry(name).setting == group and get_entry(name).in_benchmark]
     raise KeyError(group)
 
 

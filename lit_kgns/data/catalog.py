@@ -26,7 +26,7 @@ from lit_kgns.data.download import (
     record_checksums,
     sha256_of,
 )
-from lit_kgns.data.entries import ALIASES, DATASETS, DatasetEntry, DatasetNotFoundError
+from lit_kgns.data.entries import DATASETS, DatasetEntry, DatasetNotFoundError
 from lit_kgns.data.graph import KGDataset
 from lit_kgns.data.root import DATA_ROOT_ENV, resolve_data_root
 from lit_kgns.errors import DataNotFoundError, UnknownDatasetError
@@ -40,6 +40,38 @@ __all__ = [
     "get_entry",
     "load_dataset",
 ]
+
+# upstream ULTRA / PyKEEN spellings, lowercased, for convenience
+ALIASES: dict[str, str] = {
+    "fb15k237": "fb15k-237",
+    "codexsmall": "codex-s",
+    "codexmedium": "codex-m",
+    "codexlarge": "codex-l",
+    "yago310": "yago3-10",  # NELL995, DBpedia100k, AristoV4, Hetionet: lowercased, they are catalog names
+    "kinships": "kinship",
+    "countries": "countries_s1",
+    "conceptnet100k": "conceptnet-100k",
+    "wdsinger": "wd-singer",  # NELL23k needs no alias: lowercased, it is the catalog name
+    **{f"fb15k237_{percent}": f"fb15k-237-{percent}" for percent in (10, 20, 50)},
+    "ilpc2022:small": "ilpc2022_small",
+    "ilpc2022:large": "ilpc2022_large",
+    "metafam": "mtdea_metafam",
+    "fbnell": "mtdea_fbnell",
+    **{f"hm:{size}": f"hm_{size}" for size in ("1k", "3k", "5k", "indigo")},
+    **{f"fbingram:{level}": f"ingram_fb_{level}" for level in (25, 50, 75, 100)},
+    **{f"nlingram:{level}": f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)},
+    **{f"wkingram:{level}": f"ingram_wk_{level}" for level in (25, 50, 75, 100)},
+    **{  # WikiTopicsMT1:tax .. WikiTopicsMT4:health, one per catalog entry
+        name.replace("mtdea_wikitopics_", "wikitopics").replace("_", ":"): name
+        for name in DATASETS
+        if name.startswith("mtdea_wikitopics_")
+    },
+    **{
+        f"{upstream}inductive:v{version}": f"grail_{family}_v{version}"
+        for upstream, family in (("fb15k237", "fb237"), ("wn18rr", "wn18rr"), ("nell", "nell"))
+        for version in (1, 2, 3, 4)
+    },
+}
 
 
 def available_datasets() -> list[str]:

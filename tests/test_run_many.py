@@ -93,6 +93,18 @@ def test_the_comparison_averages_each_group_over_the_graphs_every_config_ran() -
     assert table[-1] == "| time, one seed | | 3 min | 1 min |"
 
 
+def test_graphs_outside_the_57_are_listed_but_left_out_of_the_group_means() -> None:
+    rows = [
+        _row("ultra_3g", "umls", "other", "1", "0.9", "0.9"),
+        _row("ultra_3g", "codex-s", "transductive", "1", "0.5", "0.7"),
+    ]
+    results, comparison = results_table(rows), comparison_table(rows).splitlines()
+    assert "| ultra_3g | zero_shot | transductive | 1 | 0.5000 | 0.7000 | 0.329 | 0.479 |" in results
+    assert "| umls | other | 0.9000 / 0.9000 |" in comparison
+    assert "| **mean, 1 of 16 graphs** | transductive | 0.5000 / 0.7000 |" in comparison
+    assert not any("other" in line and "mean" in line for line in results.splitlines() + comparison)
+
+
 def test_table_only_writes_the_tables_of_the_selected_finished_runs(tmp_path: Path) -> None:
     rows = [_row("ultra_3g", "grail_nell_v1", "inductive_e", "1024", "0.4", "0.6"),
             _row("trix", "grail_nell_v1", "inductive_e", "1024", "0.5", "0.7")]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from lit_kgns.data.catalog import get_entry
+from lit_kgns.data.groups import benchmark_group
 
 METRICS = ("mrr", "hits@1", "hits@3", "hits@10", "hits@10_50", "num_queries")
 GROUP_ORDER = ("inductive_e", "inductive_er", "transductive", "other")
@@ -105,5 +105,4 @@ def _mean(values: list[str]) -> float:
 
 def group_of(dataset: str) -> str:
     """The benchmark group of ``dataset`` (its protocol), or ``other`` for graphs outside the standard 57."""
-    entry = get_entry(dataset)
-    return entry.setting if entry.in_benchmark else "other"
+    return benchmark_group(dataset) or "other"

@@ -22,8 +22,14 @@ def group_members(group: str, root: str | Path | None = None) -> list[str]:
         data_root = resolve_data_root(root)
         return [name for name in names if _is_local(name, data_root)]
     if group in GROUPS:
-        return [name for name in names if get_entry(name).setting == group and get_entry(name).in_benchmark]
+        return [name for name in names if benchmark_group(name) == group]
     raise KeyError(group)
+
+
+def benchmark_group(name: str) -> str | None:
+    """The benchmark group of dataset ``name`` (its protocol), ``None`` for graphs outside the standard 57."""
+    entry = get_entry(name)
+    return entry.setting if entry.in_benchmark else None
 
 
 def expand_groups(names: list[str], root: str | Path | None = None) -> list[str]:

@@ -62,6 +62,8 @@ KMAS_VARIANTS: dict[str, list[str]] = {
     "kmas_logq": _LOG_Q,
     # the fix against counting hardness twice with the guard against false negatives
     "kmas_logq_guard": [*_LOG_Q, f"{_KMAS}semi_hard_margin=0.0"],
+    # the two changes that each brought KMAS back to uniform in the screening, together
+    "kmas_wide_logq": [*_WIDE, *_LOG_Q],
     "kmas_low_ratio": [*KMAS_PLAIN, f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
 }
 

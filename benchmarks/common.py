@@ -50,7 +50,8 @@ _KMAS = "--sampler.init_args."
 # every variant starts from it, so each changes one thing
 KMAS_PLAIN = [f"{_KMAS}log_q_correction=0.0"]
 _LOG_Q = [f"{_KMAS}log_q_correction=1.0"]  # the configs' default since the screening
-_WIDE = [*KMAS_PLAIN, f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64"]
+_WIDER_SIMILARITY = [f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64"]
+_WIDE = [*KMAS_PLAIN, *_WIDER_SIMILARITY]
 KMAS_VARIANTS: dict[str, list[str]] = {
     "kmas": KMAS_PLAIN,
     "kmas_guard": [*KMAS_PLAIN, f"{_KMAS}semi_hard_margin=0.0"],
@@ -63,7 +64,7 @@ KMAS_VARIANTS: dict[str, list[str]] = {
     # the fix against counting hardness twice with the guard against false negatives
     "kmas_logq_guard": [*_LOG_Q, f"{_KMAS}semi_hard_margin=0.0"],
     # the two changes that each brought KMAS back to uniform in the screening, together
-    "kmas_wide_logq": [*_WIDE, *_LOG_Q],
+    "kmas_wide_logq": [*_LOG_Q, *_WIDER_SIMILARITY],
     "kmas_low_ratio": [*KMAS_PLAIN, f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
 }
 

@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import KMAS_VARIANTS, append_rows, paired_table, read_rows, report_result, run_in_processes
+from common import append_rows, kmas_variants, paired_table, read_rows, report_result, run_in_processes
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/ultra_3g_finetune.yaml")
@@ -32,7 +32,7 @@ LEAK_FREE = [
 SCREEN = ["grail_nell_v2", "ilpc2022_small", "ingram_nl_25"]
 ARMS: dict[str, list[str]] = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=256"],
-    **KMAS_VARIANTS,
+    **kmas_variants(narrow_top_k=16),
 }
 FIELDS = ["dataset", "arm", "seed", "steps", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 

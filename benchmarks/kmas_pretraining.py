@@ -7,7 +7,7 @@ Every arm runs `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers
 + CoDEx-S, 200 batches of 32 per epoch, 128 negatives; zero-shot on GraIL NELL-995 v1-v4, ILPC 2022 small and
 InGram NL-0..100, none of which the mixture was cut from); the uniform arm swaps the sampler for strict
 uniform with the same number of negatives, the ``kmas_*`` arms set the options of one KMAS variant
-(``common.KMAS_VARIANTS``, as in the fine-tuning script); a seed drives data order, negatives and initial
+(``common.kmas_variants``, as in the fine-tuning script); a seed drives data order, negatives and initial
 weights in every arm.
 No validation; the final weights are tested. Rows go to a CSV as runs finish (one per test graph) and
 finished ``(arm, seed, epochs)`` runs are skipped on rerun. ``--jobs`` runs single-threaded runs side by side.
@@ -19,13 +19,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import KMAS_VARIANTS, append_rows, paired_table, read_rows, report_result, run_in_processes
+from common import append_rows, kmas_variants, paired_table, read_rows, report_result, run_in_processes
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/pretrain_small_mixture.yaml")
 ARMS = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=128"],
-    **KMAS_VARIANTS,
+    **kmas_variants(narrow_top_k=8),
 }
 FIELDS = ["dataset", "arm", "seed", "epochs", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 

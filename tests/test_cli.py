@@ -253,3 +253,21 @@ def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path, key):
     )
     # LinearLR from 0.5 to 1 over 4 steps: after 2 steps the factor is 0.75 of the config's 0.005
     assert cli.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.005 * 0.75)
+
+
+@pytest.mark.parametrize(
+    ("config", "narrow_top_k"), [("ultra_3g_finetune.yaml", 16), ("pretrain_small_mixture.yaml", 8)]
+)
+def test_benchmark_kmas_arms_set_the_options_they_compare_whatever_the_config_default(
+    monkeypatch, config, narrow_top_k
+):
+    # the CSVs under benchmarks/results/ keep their meaning only if no arm inherits a default that may change
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    from common import kmas_variants
+
+    for arm, overrides in kmas_variants(narrow_top_k).items():
+        parsed = yaml.safe_load(print_config("fit", "-c", str(REPO / "configs/kmas" / config), *overrides))
+        sampler = parsed["sampler"]["init_args"]
+        expected_similarity = (1.0, 64) if arm.startswith("kmas_wide") else (0.1, narrow_top_k)
+        assert (sampler["temperature"], sampler["top_k"]) == expected_similarity, arm
+        assert sampler["log_q_correction"] == (1.0 if "logq" in arm else 0.0), arm

@@ -69,7 +69,7 @@ def kmas_variants(narrow_top_k: int) -> dict[str, list[str]]:
         "kmas_logq": [*narrow, *log_q],
         # the fix against counting hardness twice with the guard against false negatives
         "kmas_logq_guard": [*narrow, *log_q, f"{_KMAS}semi_hard_margin=0.0"],
-        # the two changes that each brought KMAS back to uniform in the screening, together
+        # the two changes that each brought KMAS back to uniform in the screening, together: the configs' default
         "kmas_wide_logq": [*_WIDER_SIMILARITY, *log_q],
         "kmas_low_ratio": [*plain, f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
     }

@@ -112,9 +112,10 @@ def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, 
 
 def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_mrr") -> str:
     """Markdown table per graph and arm: ``metric`` mean ± std over seeds, and the paired difference to the
-    ``baseline`` arm (same graph, same seed) with its 95 % t interval; last, the mean over graphs, whose
-    difference is paired per seed (the mean over graphs of each seed's differences; seeds that finished every
-    graph in both arms only)."""
+    ``baseline`` arm (same graph, same seed) with its 95 % t interval; last, per arm, the mean over the graphs
+    it shares with the baseline, whose difference is paired per seed (the mean over those graphs of each seed's
+    differences; seeds that finished every one of them in both arms only). Arms sharing the same graphs share
+    one block of mean rows, led by the baseline's; a block short of some graphs names them."""
     values: dict[tuple[str, str], dict[int, float]] = {}
     for row in rows:
         values.setdefault((row["dataset"], row["arm"]), {})[int(row["seed"])] = float(row[metric])
@@ -136,24 +137,33 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
         interval = f" [{low:+.4f}, {high:+.4f}]" if len(shared) > 1 else ""
         return [str(len(scores)), cell, f"{mean:+.4f}{interval} (n={len(shared)})"]
 
+    def mean_over(block: tuple[str, ...], arm: str) -> dict[int, float]:
+        """Per seed that finished every graph of ``block`` in ``arm`` and the baseline, the mean over them."""
+        seeds = set.intersection(*(set(values[(g, arm)]) & set(values[(g, baseline)]) for g in block))
+        return {seed: statistics.mean(values[(g, arm)][seed] for g in block) for seed in sorted(seeds)}
+
     for graph in graphs:
         reference = values.get((graph, baseline), {})
         for arm in arms:
             if (graph, arm) in values:
                 lines.append("| " + " | ".join([graph, arm, *describe(values[(graph, arm)], reference, arm)]) + " |")
-    # the mean over graphs covers the graphs every arm has run on
-    graphs = [graph for graph in graphs if all((graph, arm) in values for arm in arms)]
-    for arm in arms:
-        # a seed counts for the mean over graphs when it finished on every graph, in this arm and the baseline
-        complete = [
-            seed
-            for seed in {seed for (_, a), by_seed in values.items() if a == arm for seed in by_seed}
-            if all(seed in values.get((g, arm), {}) and seed in values.get((g, baseline), {}) for g in graphs)
-        ]
-        if not complete:
-            continue
-        mean_by_seed = {s: statistics.mean(values[(g, arm)][s] for g in graphs) for s in complete}
-        reference = {s: statistics.mean(values[(g, baseline)][s] for g in graphs) for s in complete}
-        cells = describe(mean_by_seed, reference, arm)
-        lines.append("| " + " | ".join([f"**mean of {len(graphs)} graphs**", arm, *cells]) + " |")
+    # each arm is averaged over the graphs it shares with the baseline; the widest blocks first
+    blocks: dict[tuple[str, ...], list[str]] = {}
+    for arm in (arm for arm in arms if arm != baseline):
+        block = tuple(g for g in graphs if (g, arm) in values and (g, baseline) in values)
+        if block:
+            blocks.setdefault(block, []).append(arm)
+    if arms == [baseline]:
+        blocks[tuple(graphs)] = []
+    for block, block_arms in sorted(blocks.items(), key=lambda item: -len(item[0])):
+        missing = [g for g in graphs if g not in block]
+        label = f"**mean of {len(block)} graph{'s' * (len(block) > 1)}**"
+        label += f" (not {', '.join(missing)})" if missing else ""
+        reference = mean_over(block, baseline)
+        if reference:
+            lines.append("| " + " | ".join([label, baseline, *describe(reference, {}, baseline)]) + " |")
+        for arm in block_arms:
+            by_seed = mean_over(block, arm)
+            if by_seed:
+                lines.append("| " + " | ".join([label, arm, *describe(by_seed, reference, arm)]) + " |")
     return "\n".join(lines)

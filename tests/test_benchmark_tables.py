@@ -1,0 +1,66 @@
+"""The paired table the KMAS comparisons print: per-graph differences to the baseline and the means over graphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def paired_table(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    from common import paired_table
+
+    return paired_table
+
+
+def _rows(arm: str, dataset: str, scores: dict[int, float]) -> list[dict[str, str]]:
+    return [{"dataset": dataset, "arm": arm, "seed": str(seed), "test_mrr": str(mrr)} for seed, mrr in scores.items()]
+
+
+def test_the_difference_is_paired_by_seed_with_a_student_t_interval(paired_table) -> None:
+    rows = [
+        *_rows("uniform", "g1", {1: 0.5, 2: 0.6, 3: 0.7}),
+        *_rows("hard", "g1", {1: 0.52, 2: 0.61, 3: 0.75}),
+    ]
+    table = paired_table(rows, baseline="uniform").splitlines()
+    assert table[2] == "| g1 | uniform | 3 | 0.6000 ± 0.1000 |  |"
+    # differences 0.02, 0.01, 0.05: mean 0.0267, std 0.0208, t(0.975, 2) = 4.3027 -> half width 0.0517
+    assert table[3] == "| g1 | hard | 3 | 0.6267 ± 0.1159 | +0.0267 [-0.0250, +0.0784] (n=3) |"
+    assert table[-1] == "| **mean of 1 graph** | hard | 3 | 0.6267 ± 0.1159 | +0.0267 [-0.0250, +0.0784] (n=3) |"
+
+
+def test_each_arm_is_averaged_over_the_graphs_it_shares_with_the_baseline(paired_table) -> None:
+    rows = [
+        *_rows("uniform", "g1", {1: 0.4, 2: 0.6}),
+        *_rows("uniform", "g2", {1: 0.2, 2: 0.4}),
+        *_rows("both", "g1", {1: 0.5, 2: 0.6}),
+        *_rows("both", "g2", {1: 0.3, 2: 0.5}),
+        *_rows("only_g1", "g1", {1: 0.1, 2: 0.35}),
+    ]
+    means = [line for line in paired_table(rows, baseline="uniform").splitlines() if "**mean" in line]
+    assert means == [
+        # per seed, the mean over graphs of both minus that of uniform: 0.4 - 0.3 = 0.1, 0.55 - 0.5 = 0.05
+        "| **mean of 2 graphs** | uniform | 2 | 0.4000 ± 0.1414 |  |",
+        "| **mean of 2 graphs** | both | 2 | 0.4750 ± 0.1061 | +0.0750 [-0.2427, +0.3927] (n=2) |",
+        # only_g1 is not left out of the means, nor does it shrink both's: it gets a block of its own
+        "| **mean of 1 graph** (not g2) | uniform | 2 | 0.5000 ± 0.1414 |  |",
+        "| **mean of 1 graph** (not g2) | only_g1 | 2 | 0.2250 ± 0.1768 | -0.2750 [-0.5927, +0.0427] (n=2) |",
+    ]
+
+
+def test_a_seed_enters_the_mean_over_graphs_only_when_it_finished_every_graph_in_both_arms(paired_table) -> None:
+    rows = [
+        *_rows("uniform", "g1", {1: 0.4, 2: 0.6, 3: 0.5}),
+        *_rows("uniform", "g2", {1: 0.2, 2: 0.4, 3: 0.3}),
+        *_rows("hard", "g1", {1: 0.5, 2: 0.6, 3: 0.9}),
+        *_rows("hard", "g2", {1: 0.3, 2: 0.5}),  # seed 3 did not finish g2
+    ]
+    table = paired_table(rows, baseline="uniform").splitlines()
+    assert "| g1 | hard | 3 | 0.6667 ± 0.2082 | +0.1667 [-0.3504, +0.6838] (n=3) |" in table
+    # the baseline's mean row keeps its three seeds; the arm's is paired over seeds 1 and 2 alone
+    assert table[-2] == "| **mean of 2 graphs** | uniform | 3 | 0.4000 ± 0.1000 |  |"
+    assert table[-1] == "| **mean of 2 graphs** | hard | 2 | 0.4750 ± 0.1061 | +0.0750 [-0.2427, +0.3927] (n=2) |"

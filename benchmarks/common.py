@@ -137,6 +137,9 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
         interval = f" [{low:+.4f}, {high:+.4f}]" if len(shared) > 1 else ""
         return [str(len(scores)), cell, f"{mean:+.4f}{interval} (n={len(shared)})"]
 
+    def table_row(*cells: str) -> str:
+        return "| " + " | ".join(cells) + " |"
+
     def mean_over(block: tuple[str, ...], arm: str) -> dict[int, float]:
         """Per seed that finished every graph of ``block`` in ``arm`` and the baseline, the mean over them."""
         seeds = set.intersection(*(set(values[(g, arm)]) & set(values[(g, baseline)]) for g in block))
@@ -146,7 +149,7 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
         reference = values.get((graph, baseline), {})
         for arm in arms:
             if (graph, arm) in values:
-                lines.append("| " + " | ".join([graph, arm, *describe(values[(graph, arm)], reference, arm)]) + " |")
+                lines.append(table_row(graph, arm, *describe(values[(graph, arm)], reference, arm)))
     # each arm is averaged over the graphs it shares with the baseline; the widest blocks first
     blocks: dict[tuple[str, ...], list[str]] = {}
     for arm in (arm for arm in arms if arm != baseline):
@@ -161,9 +164,9 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
         label += f" (not {', '.join(missing)})" if missing else ""
         reference = mean_over(block, baseline)
         if reference:
-            lines.append("| " + " | ".join([label, baseline, *describe(reference, {}, baseline)]) + " |")
+            lines.append(table_row(label, baseline, *describe(reference, {}, baseline)))
         for arm in block_arms:
             by_seed = mean_over(block, arm)
             if by_seed:
-                lines.append("| " + " | ".join([label, arm, *describe(by_seed, reference, arm)]) + " |")
+                lines.append(table_row(label, arm, *describe(by_seed, reference, arm)))
     return "\n".join(lines)

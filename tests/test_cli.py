@@ -116,6 +116,15 @@ def test_every_kmas_config_parses_with_the_measured_default(name):
     assert (options["temperature"], options["top_k"], options["log_q_correction"]) == (1.0, 64, 1.0)
 
 
+def test_a_bare_kmas_sampler_defaults_to_what_the_kmas_configs_set():
+    bare = yaml.safe_load(
+        print_config("fit", "-c", str(REPO / "configs/quickstart.yaml"), "--sampler=lit_kgns.samplers.KMASSampler")
+    )
+    configured = yaml.safe_load(print_config("fit", "-c", str(REPO / "configs/kmas/ultra_3g_finetune.yaml")))
+    for option in ("temperature", "top_k", "include_self", "weighting", "log_q_correction"):
+        assert bare["sampler"]["init_args"][option] == configured["sampler"]["init_args"][option], option
+
+
 def test_unknown_message_passing_implementation_names_the_option_and_choices():
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit):

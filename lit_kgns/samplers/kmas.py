@@ -62,6 +62,8 @@ class KMASSampler(NegativeSampler):
     them the cache is rebuilt from the restored weights at fit start. The ratio follows the restored
     ``trainer.global_step``.
 
+    Defaults: the least harmful KMAS of the leak-free comparisons (README, KMAS), not the first ones.
+
     Args:
         schedule: hard ratio over training; ``None`` for :class:`HardRatioSchedule` defaults.
         similarity: ``cosine`` (default) or ``dot`` between relation representations.
@@ -74,8 +76,7 @@ class KMASSampler(NegativeSampler):
         refresh_every_n_steps, refresh_every_n_epochs: refresh period (steps take precedence; ``None`` never).
         chunk_size: relations per batched relation-model pass while refreshing.
         max_retries: redraws of filtered-out hard candidates before falling back to uniform ones.
-        diagnostics_every_n_steps: log hardness and false-negative diagnostics every n steps (``None``:
-            never).
+        diagnostics_every_n_steps: log hardness and false-negative diagnostics every n steps (``None``: never).
         diagnostics_batch_size: positives scored for the hardness diagnostics (one no-grad forward pass).
         cache_in_checkpoint: save the similarity tables in the checkpoint for an exact resume.
         unique_hard: no entity twice among a row's hard slots (a copy is redrawn, then left to uniform).
@@ -91,8 +92,8 @@ class KMASSampler(NegativeSampler):
         self,
         schedule: HardRatioSchedule | None = None,
         similarity: Similarity = "cosine",
-        temperature: float = 0.1,
-        top_k: int | None = 16,
+        temperature: float = 1.0,
+        top_k: int | None = 64,
         include_self: bool = True,
         representation: Representation = "query",
         weighting: Weighting = "incidence",
@@ -106,7 +107,7 @@ class KMASSampler(NegativeSampler):
         unique_hard: bool = False,
         hard_weight: float = 1.0,
         semi_hard_margin: float | None = None,
-        log_q_correction: float = 0.0,
+        log_q_correction: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -110,12 +110,20 @@ def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, 
     return mean, mean - half, mean + half
 
 
+def seed_list(seeds: tuple[int, ...]) -> str:
+    """``seeds 1-5`` for three or more consecutive seeds, ``seeds 1, 2, 4`` otherwise."""
+    if len(seeds) > 2 and list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+
+
 def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_mrr") -> str:
     """Markdown table per graph and arm: ``metric`` mean ± std over seeds, and the paired difference to the
     ``baseline`` arm (same graph, same seed) with its 95 % t interval; last, per arm, the mean over the graphs
     it shares with the baseline, whose difference is paired per seed (the mean over those graphs of each seed's
-    differences; seeds that finished every one of them in both arms only). Arms sharing the same graphs share
-    one block of mean rows, led by the baseline's; a block short of some graphs names them."""
+    differences; seeds that finished every one of them in both arms only). Arms sharing the same graphs and
+    seeds share one block of mean rows, led by the baseline's over the same graphs and seeds; a block short of
+    some graphs names them, one short of the baseline's seeds names its own."""
     values: dict[tuple[str, str], dict[int, float]] = {}
     for row in rows:
         values.setdefault((row["dataset"], row["arm"]), {})[int(row["seed"])] = float(row[metric])
@@ -150,23 +158,26 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
         for arm in arms:
             if (graph, arm) in values:
                 lines.append(table_row(graph, arm, *describe(values[(graph, arm)], reference, arm)))
-    # each arm is averaged over the graphs it shares with the baseline; the widest blocks first
-    blocks: dict[tuple[str, ...], list[str]] = {}
+    # each arm is averaged over the graphs it shares with the baseline, paired over the seeds that finished
+    # them all in both; arms sharing graphs and seeds share a block led by the baseline over the same runs
+    blocks: dict[tuple[tuple[str, ...], tuple[int, ...]], list[str]] = {}
     for arm in (arm for arm in arms if arm != baseline):
-        block = tuple(g for g in graphs if (g, arm) in values and (g, baseline) in values)
-        if block:
-            blocks.setdefault(block, []).append(arm)
+        graphs_shared = tuple(g for g in graphs if (g, arm) in values and (g, baseline) in values)
+        seeds = tuple(mean_over(graphs_shared, arm)) if graphs_shared else ()
+        if seeds:
+            blocks.setdefault((graphs_shared, seeds), []).append(arm)
     if arms == [baseline]:
-        blocks[tuple(graphs)] = []
-    for block, block_arms in sorted(blocks.items(), key=lambda item: -len(item[0])):
+        blocks[(tuple(graphs), tuple(mean_over(tuple(graphs), baseline)))] = []
+    for (block, seeds), block_arms in sorted(blocks.items(), key=lambda item: (-len(item[0][0]), -len(item[0][1]))):
         missing = [g for g in graphs if g not in block]
         label = f"**mean of {len(block)} graph{'s' * (len(block) > 1)}**"
         label += f" (not {', '.join(missing)})" if missing else ""
         reference = mean_over(block, baseline)
+        if len(seeds) < len(reference):
+            label += f" ({seed_list(seeds)})"
+            reference = {seed: reference[seed] for seed in seeds}
         if reference:
             lines.append(table_row(label, baseline, *describe(reference, {}, baseline)))
         for arm in block_arms:
-            by_seed = mean_over(block, arm)
-            if by_seed:
-                lines.append(table_row(label, arm, *describe(by_seed, reference, arm)))
+            lines.append(table_row(label, arm, *describe(mean_over(block, arm), reference, arm)))
     return "\n".join(lines)

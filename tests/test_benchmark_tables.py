@@ -10,11 +10,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def paired_table(monkeypatch: pytest.MonkeyPatch):
+def common(monkeypatch: pytest.MonkeyPatch):
+    """``benchmarks/common.py``, the benchmark scripts' shared helpers."""
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    from common import paired_table
+    import common
 
-    return paired_table
+    return common
+
+
+@pytest.fixture
+def paired_table(common):
+    return common.paired_table
 
 
 def _rows(arm: str, dataset: str, scores: dict[int, float]) -> list[dict[str, str]]:
@@ -56,11 +62,27 @@ def test_a_seed_enters_the_mean_over_graphs_only_when_it_finished_every_graph_in
     rows = [
         *_rows("uniform", "g1", {1: 0.4, 2: 0.6, 3: 0.5}),
         *_rows("uniform", "g2", {1: 0.2, 2: 0.4, 3: 0.3}),
+        *_rows("full", "g1", {1: 0.5, 2: 0.7, 3: 0.6}),
+        *_rows("full", "g2", {1: 0.3, 2: 0.5, 3: 0.4}),
         *_rows("hard", "g1", {1: 0.5, 2: 0.6, 3: 0.9}),
         *_rows("hard", "g2", {1: 0.3, 2: 0.5}),  # seed 3 did not finish g2
     ]
     table = paired_table(rows, baseline="uniform").splitlines()
     assert "| g1 | hard | 3 | 0.6667 ± 0.2082 | +0.1667 [-0.3504, +0.6838] (n=3) |" in table
-    # the baseline's mean row keeps its three seeds; the arm's is paired over seeds 1 and 2 alone
-    assert table[-2] == "| **mean of 2 graphs** | uniform | 3 | 0.4000 ± 0.1000 |  |"
-    assert table[-1] == "| **mean of 2 graphs** | hard | 2 | 0.4750 ± 0.1061 | +0.0750 [-0.2427, +0.3927] (n=2) |"
+    assert table[-4:] == [
+        "| **mean of 2 graphs** | uniform | 3 | 0.4000 ± 0.1000 |  |",
+        "| **mean of 2 graphs** | full | 3 | 0.5000 ± 0.1000 | +0.1000 [+0.1000, +0.1000] (n=3) |",
+        # hard is paired over seeds 1 and 2 alone, and so is the baseline row that leads its block
+        "| **mean of 2 graphs** (seeds 1, 2) | uniform | 2 | 0.4000 ± 0.1414 |  |",
+        "| **mean of 2 graphs** (seeds 1, 2) | hard | 2 | 0.4750 ± 0.1061 | +0.0750 [-0.2427, +0.3927] (n=2) |",
+    ]
+
+
+def test_seed_list_names_runs_of_seeds_compactly(common) -> None:
+    seed_list = common.seed_list
+    assert [seed_list((1, 2, 3, 4, 5)), seed_list((1, 2)), seed_list((1, 2, 4)), seed_list((6,))] == [
+        "seeds 1-5",
+        "seeds 1, 2",
+        "seeds 1, 2, 4",
+        "seed 6",
+    ]

@@ -160,15 +160,15 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
                 lines.append(table_row(graph, arm, *describe(values[(graph, arm)], reference, arm)))
     # each arm is averaged over the graphs it shares with the baseline, paired over the seeds that finished
     # them all in both; arms sharing graphs and seeds share a block led by the baseline over the same runs
-    blocks: dict[tuple[tuple[str, ...], tuple[int, ...]], list[str]] = {}
+    blocks: dict[tuple[tuple[str, ...], tuple[int, ...]], dict[str, dict[int, float]]] = {}
     for arm in (arm for arm in arms if arm != baseline):
         graphs_shared = tuple(g for g in graphs if (g, arm) in values and (g, baseline) in values)
-        seeds = tuple(mean_over(graphs_shared, arm)) if graphs_shared else ()
-        if seeds:
-            blocks.setdefault((graphs_shared, seeds), []).append(arm)
+        by_seed = mean_over(graphs_shared, arm) if graphs_shared else {}
+        if by_seed:
+            blocks.setdefault((graphs_shared, tuple(by_seed)), {})[arm] = by_seed
     if arms == [baseline]:
-        blocks[(tuple(graphs), tuple(mean_over(tuple(graphs), baseline)))] = []
-    for (block, seeds), block_arms in sorted(blocks.items(), key=lambda item: (-len(item[0][0]), -len(item[0][1]))):
+        blocks[(tuple(graphs), tuple(mean_over(tuple(graphs), baseline)))] = {}
+    for (block, seeds), by_arm in sorted(blocks.items(), key=lambda item: (-len(item[0][0]), -len(item[0][1]))):
         missing = [g for g in graphs if g not in block]
         label = f"**mean of {len(block)} graph{'s' * (len(block) > 1)}**"
         label += f" (not {', '.join(missing)})" if missing else ""
@@ -178,6 +178,6 @@ def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_
             reference = {seed: reference[seed] for seed in seeds}
         if reference:
             lines.append(table_row(label, baseline, *describe(reference, {}, baseline)))
-        for arm in block_arms:
-            lines.append(table_row(label, arm, *describe(mean_over(block, arm), reference, arm)))
+        for arm, by_seed in by_arm.items():
+            lines.append(table_row(label, arm, *describe(by_seed, reference, arm)))
     return "\n".join(lines)

@@ -117,6 +117,19 @@ def seed_list(seeds: tuple[int, ...]) -> str:
     return f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
 
 
+def means_without(rows: list[dict[str, str]], excluded: set[str], baseline: str, why: str) -> str:
+    """The mean rows of :func:`paired_table` over the graphs of ``rows`` not in ``excluded``, under a line
+    naming what was left out and ``why``; empty when ``rows`` has no excluded graph or nothing else."""
+    kept = [row for row in rows if row["dataset"] not in excluded]
+    if not kept or len(kept) == len(rows):
+        return ""
+    left_out = sorted({row["dataset"] for row in rows} & excluded)
+    table = paired_table(kept, baseline).splitlines()
+    return "\n".join(
+        [f"\nWithout {', '.join(left_out)} ({why}):\n", *table[:2], *(r for r in table if r.startswith("| **mean"))]
+    )
+
+
 def paired_table(rows: list[dict[str, str]], baseline: str, metric: str = "test_mrr") -> str:
     """Markdown table per graph and arm: ``metric`` mean ± std over seeds, and the paired difference to the
     ``baseline`` arm (same graph, same seed) with its 95 % t interval; last, per arm, the mean over the graphs

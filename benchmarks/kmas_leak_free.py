@@ -11,7 +11,9 @@ tested. Every arm of a seed shares that seed, which drives data order, negatives
 Arms are named in ``ARMS`` (CLI overrides of ``configs/kmas/ultra_3g_finetune.yaml``). Rows go to a CSV as
 runs finish; finished ``(dataset, arm, seed)`` rows are skipped on rerun, so a sweep resumes across sessions.
 ``--jobs`` runs that many single-threaded runs side by side. The table gives per graph each arm's mean ± std
-and the paired difference to ``strict_uniform`` with a 95 % t interval, then the mean over graphs.
+and the paired difference to ``strict_uniform`` with a 95 % t interval, then the mean over graphs, and the mean
+over the graphs none of whose test triples the checkpoint was pretrained on: ``--check-overlap`` counts them,
+none for GraIL NELL-995 and InGram NL, all for ILPC 2022 small (every one is a CoDEx-M triple).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import append_rows, kmas_variants, paired_table, read_rows, report_result, run_in_processes
+from common import (
+    append_rows,
+    kmas_variants,
+    means_without,
+    paired_table,
+    read_rows,
+    report_result,
+    run_in_processes,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/ultra_3g_finetune.yaml")
@@ -30,6 +40,8 @@ LEAK_FREE = [
     *(f"ingram_nl_{level}" for level in (0, 25, 50, 75, 100)),
 ]
 SCREEN = ["grail_nell_v2", "ilpc2022_small", "ingram_nl_25"]
+PRETRAINED_ON = ["fb15k-237", "wn18rr", "codex-m"]  # ultra_3g's pretraining graphs
+OVERLAPPING = {"ilpc2022_small"}  # its test triples are all CoDEx-M triples (--check-overlap)
 ARMS: dict[str, list[str]] = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=256"],
     **kmas_variants(narrow_top_k=16),
@@ -75,6 +87,9 @@ def main() -> None:
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "kmas_leak_free")
     parser.add_argument("--table-only", action="store_true", help="print the table of the CSV and stop")
+    parser.add_argument(
+        "--check-overlap", action="store_true", help=f"count test triples {PRETRAINED_ON} state, and stop"
+    )
     parser.add_argument("--single", nargs=3, metavar=("DATASET", "ARM", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.single:
@@ -83,6 +98,9 @@ def main() -> None:
         report_result(metrics)
         return
     datasets = SCREEN if args.screen else args.datasets
+    if args.check_overlap:
+        print(overlap_table(datasets, args.data_root))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
     done = read_rows(results)
@@ -99,6 +117,21 @@ def main() -> None:
         run_pending(pending, args, results, done)
     rows = [row for row in done if row["dataset"] in datasets and row["arm"] in args.arms]
     print(paired_table(rows, baseline="strict_uniform"))
+    print(means_without(rows, OVERLAPPING, baseline="strict_uniform", why="test triples seen in pretraining"))
+
+
+def overlap_table(datasets: list[str], data_root: str) -> str:
+    """Per graph, how many of its test triples each of the checkpoint's pretraining graphs states."""
+    from lit_kgns.data.catalog import load_dataset
+    from lit_kgns.data.overlap import stated_triples, triples_under_test
+
+    stated = {name: stated_triples(load_dataset(name, data_root)) for name in PRETRAINED_ON}
+    lines = [f"| graph | test triples | {' | '.join(PRETRAINED_ON)} |", "| --- |" + " ---: |" * (1 + len(stated))]
+    for dataset in datasets:
+        tested = triples_under_test(load_dataset(dataset, data_root))
+        counts = " | ".join(str(len(tested & facts)) for facts in stated.values())
+        lines.append(f"| {dataset} | {len(tested)} | {counts} |")
+    return "\n".join(lines)
 
 
 def run_pending(pending: list[tuple[str, str, int]], args: argparse.Namespace, results: Path, done: list) -> None:

@@ -267,7 +267,8 @@ def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path, key):
 
 
 @pytest.mark.parametrize(
-    ("config", "narrow_top_k"), [("ultra_3g_finetune.yaml", 16), ("pretrain_small_mixture.yaml", 8)]
+    ("config", "narrow_top_k"),
+    [("ultra_3g_finetune.yaml", 16), ("pretrain_small_mixture.yaml", 8), ("pretrain_medium_mixture.yaml", 8)],
 )
 def test_benchmark_kmas_arms_set_the_options_they_compare_whatever_the_config_default(
     monkeypatch, config, narrow_top_k

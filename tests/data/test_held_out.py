@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from lit_kgns.data.catalog import load_dataset
-from lit_kgns.data.held_out import held_out_facts, related_datasets
+from lit_kgns.data.held_out import _triple_files, held_out_facts, related_datasets
 from lit_kgns.data.triples import read_triples
 
 
@@ -28,6 +28,12 @@ def test_related_datasets_follow_the_source_graph() -> None:
     assert "grail_fb237_v1" not in related and "wn18rr" not in related
     assert set(related_datasets("ingram_nl_25")) == {"ingram_nl_0", "ingram_nl_50", "ingram_nl_75", "ingram_nl_100"}
     assert related_datasets("umls") == []
+
+
+def test_graphs_labelled_with_wikidata_ids_are_related() -> None:
+    related = set(related_datasets("ilpc2022_small"))
+    assert {"ilpc2022_large", "codex-s", "codex-m", "ingram_wk_25"} <= related
+    assert "ilpc2022_small" not in related and "ingram_nl_25" not in related
 
 
 def test_grail_facts_include_the_unused_test_file_and_fb15k_237(shared_data: Path) -> None:
@@ -55,3 +61,17 @@ def test_grail_facts_include_the_unused_test_file_and_fb15k_237(shared_data: Pat
 def test_a_separate_training_graph_has_no_held_out_facts(shared_data: Path) -> None:
     facts = held_out_facts(load_dataset("ingram_nl_25", shared_data), shared_data)
     assert len(facts.triples) == 0 and facts.sources == []
+
+
+def test_codex_verified_false_triples_are_never_facts_and_each_file_is_read_once(shared_data: Path) -> None:
+    negatives_file = shared_data / "codex-s/valid_negatives.txt"
+    assert negatives_file.is_file()
+    files = _triple_files(["codex-s", *related_datasets("codex-s")], shared_data)
+    assert len(files) == len(set(files)) and shared_data / "codex-m/train.txt" in files
+    assert not [path for path in files if "negatives" in path.name]
+    dataset = load_dataset("codex-s", shared_data)
+    facts = as_set(held_out_facts(dataset, shared_data).triples)
+    entities = {label: i for i, label in enumerate(dataset.entity_labels)}
+    relations = {label: i for i, label in enumerate(dataset.relation_labels)}
+    false = {(entities[h], relations[r], entities[t]) for h, r, t in read_triples(negatives_file)}
+    assert false and not false & facts

@@ -1,0 +1,49 @@
+"""Which test triples of a dataset another dataset already states: the leak check for a pretrained checkpoint.
+
+A checkpoint pretrained on a graph has seen its facts. Evaluated, or fine-tuned, on a benchmark whose test
+triples are facts of that graph, it is rewarded for memory rather than transfer (every GraIL FB15k-237 test
+triple is a FB15k-237 training triple; every ILPC 2022 small test triple is a CoDEx-M triple). Triples are
+matched by labels, so only datasets labelled from the same source (Freebase mids, Wikidata ids, NELL names)
+can share any::
+
+    leaked = triples_under_test(benchmark) & stated_triples(pretraining_graph)
+"""
+
+from __future__ import annotations
+
+from lit_kgns.data.graph import KGDataset, LinkPredictionSplit
+from lit_kgns.data.queries import prediction_labels
+
+LabelledTriple = tuple[str, str, str]
+
+
+def triples_under_test(dataset: KGDataset) -> set[LabelledTriple]:
+    """``dataset``'s test triples, by the labels of the graph they are queried on."""
+    return _labelled(dataset, dataset.test)
+
+
+def stated_triples(dataset: KGDataset) -> set[LabelledTriple]:
+    """Every triple ``dataset`` states: its training, validation and test triples and the edges of the
+    graphs they run on, by labels."""
+    stated: set[LabelledTriple] = set()
+    for split in (dataset.train, dataset.valid, dataset.test):
+        stated |= _labelled(dataset, split) | _labelled(dataset, split, edges=True)
+    return stated
+
+
+def _labelled(dataset: KGDataset, split: LinkPredictionSplit, edges: bool = False) -> set[LabelledTriple]:
+    graph = split.graph
+    if graph is dataset.test.graph:
+        labels = prediction_labels(dataset)
+        entities, relations = labels.entities, labels.relations
+    else:
+        entities = dataset.entity_labels or [str(index) for index in range(graph.num_nodes)]
+        relations = graph.relation_labels or dataset.relation_labels
+        relations = relations or [str(index) for index in range(graph.num_direct_relations)]
+    if edges:
+        direct = graph.edge_type < graph.num_direct_relations  # inverse edges restate the direct ones
+        heads, tails = graph.edge_index[:, direct].tolist()
+        kinds = graph.edge_type[direct].tolist()
+    else:
+        heads, kinds, tails = split.targets.long().t().tolist()
+    return {(entities[h], relations[r], entities[t]) for h, r, t in zip(heads, kinds, tails, strict=True)}

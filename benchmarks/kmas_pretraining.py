@@ -3,15 +3,14 @@ test zero-shot on unseen graphs; several seeds, paired differences with confiden
 
     python benchmarks/kmas_pretraining.py --seeds 1 2 3 4 5 --epochs 2 --jobs 2
 
-Every arm runs `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS
-+ CoDEx-S, 200 batches of 32 per epoch, 128 negatives; zero-shot on GraIL NELL-995 v1-v4, ILPC 2022 small and
+Every arm runs `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS +
+CoDEx-S, 200 batches of 32 per epoch, 128 negatives; zero-shot on GraIL NELL-995 v1-v4, ILPC 2022 small and
 InGram NL-0..100, none of which the mixture was cut from), or with ``--mixture medium``
 `configs/kmas/pretrain_medium_mixture.yaml` (the same with FB15k-237-10 % and WD-singer added, so that most
 batches come from graphs of 2,000-11,500 entities, where hard negatives can differ from uniform ones); the
-uniform arm swaps the sampler for strict
-uniform with the same number of negatives, the ``kmas_*`` arms set the options of one KMAS variant
-(``common.kmas_variants``, as in the fine-tuning script); a seed drives data order, negatives and initial
-weights in every arm.
+uniform arm swaps the sampler for strict uniform with the same number of negatives, the ``kmas_*`` arms set the
+options of one KMAS variant (``common.kmas_variants``, as in the fine-tuning script); a seed drives data order,
+negatives and initial weights in every arm.
 No validation; the final weights are tested. Rows go to a CSV as runs finish (one per test graph) and
 finished ``(arm, seed, epochs)`` runs are skipped on rerun. ``--jobs`` runs single-threaded runs side by side.
 """

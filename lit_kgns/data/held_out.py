@@ -5,7 +5,8 @@ obvious source, but not the only one: an inductive benchmark's training folder k
 never reads, and benchmarks cut from a larger graph (GraIL's FB15k-237 / WN18RR / NELL-995 splits, the InGram
 NELL and Wikidata levels, ILPC small and large) share labels with it and with their siblings; the graphs
 labelled with Wikidata ids (CoDEx, ILPC 2022, InGram WK) share them with each other. Facts are matched by
-labels: a triple counts when its head, relation and tail all have labels of the training graph's vocabulary."""
+labels: a triple counts when its head, relation and tail all have labels of the training graph's vocabulary.
+"""
 
 from __future__ import annotations
 

@@ -86,3 +86,21 @@ def test_seed_list_names_runs_of_seeds_compactly(common) -> None:
         "seeds 1, 2, 4",
         "seed 6",
     ]
+
+
+def test_the_means_without_a_graph_leave_only_its_rows_out(common) -> None:
+    rows = [
+        *_rows("uniform", "seen", {1: 0.9, 2: 0.9}),
+        *_rows("hard", "seen", {1: 0.1, 2: 0.1}),
+        *_rows("uniform", "g1", {1: 0.4, 2: 0.6}),
+        *_rows("hard", "g1", {1: 0.5, 2: 0.6}),
+    ]
+    lines = common.means_without(rows, {"seen"}, baseline="uniform", why="leaked").splitlines()
+    assert lines[1] == "Without seen (leaked):"
+    assert lines[-2:] == [
+        "| **mean of 1 graph** | uniform | 2 | 0.5000 ± 0.1414 |  |",
+        "| **mean of 1 graph** | hard | 2 | 0.5500 ± 0.0707 | +0.0500 [-0.5853, +0.6853] (n=2) |",
+    ]
+    # nothing to leave out, or nothing left: no second table
+    assert common.means_without(rows, {"other"}, baseline="uniform", why="") == ""
+    assert common.means_without(rows, {"seen", "g1"}, baseline="uniform", why="") == ""

@@ -6,7 +6,7 @@ test zero-shot on unseen graphs; several seeds, paired differences with confiden
 Every arm runs `configs/kmas/pretrain_small_mixture.yaml` (ULTRA 32 / 4+4 layers on Nations + Kinship + UMLS +
 CoDEx-S, 200 batches of 32 per epoch, 128 negatives; zero-shot on GraIL NELL-995 v1-v4, ILPC 2022 small and
 InGram NL-0..100, none of which the mixture was cut from), or with ``--mixture medium``
-`configs/kmas/pretrain_medium_mixture.yaml` (the same with FB15k-237-10 % and WD-singer added, so that most
+`configs/kmas/pretrain_medium_mixture.yaml` on top of it (the same with FB15k-237-10 % and WD-singer added, so that most
 batches come from graphs of 2,000-11,500 entities, where hard negatives can differ from uniform ones); the
 uniform arm swaps the sampler for strict uniform with the same number of negatives, the ``kmas_*`` arms set the
 options of one KMAS variant (``common.kmas_variants``, as in the fine-tuning script); a seed drives data order,
@@ -41,8 +41,10 @@ ARMS = {
 FIELDS = ["dataset", "arm", "seed", "epochs", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 
 
-def config_of(mixture: str) -> str:
-    return str(REPO / f"configs/kmas/pretrain_{mixture}_mixture.yaml")
+def config_of(mixture: str) -> list[str]:
+    """The ``-c`` options of ``mixture``: the medium one is added on top of the small one."""
+    mixtures = ["small"] if mixture == "small" else ["small", mixture]
+    return [option for name in mixtures for option in ("-c", str(REPO / f"configs/kmas/pretrain_{name}_mixture.yaml"))]
 
 
 def run_one(
@@ -55,8 +57,7 @@ def run_one(
     cli = cli_main(
         [
             "fit",
-            "-c",
-            config_of(mixture),
+            *config_of(mixture),
             *ARMS[arm],
             f"--data.root={data_root}",
             f"--seed_everything={seed}",

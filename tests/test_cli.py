@@ -103,12 +103,19 @@ def test_pretraining_recipes_compose_with_a_sampler_file(recipe):
     assert config["sampler"]["init_args"]["num_negatives"] == 512
 
 
+KMAS_OVERLAYS = {"pretrain_medium_mixture.yaml": "pretrain_small_mixture.yaml"}  # run on top of their base
 KMAS_RUN_CONFIGS = sorted(path.name for path in (REPO / "configs/kmas").glob("*.yaml") if path.name != "pretrain.yaml")
+
+
+def kmas_config_options(name: str) -> list[str]:
+    """The ``-c`` options that run ``configs/kmas/<name>``: its base first where it is an overlay."""
+    names = [base, name] if (base := KMAS_OVERLAYS.get(name)) else [name]
+    return [option for file in names for option in ("-c", str(REPO / "configs/kmas" / file))]
 
 
 @pytest.mark.parametrize("name", KMAS_RUN_CONFIGS)
 def test_every_kmas_config_parses_with_the_measured_default(name):
-    config = yaml.safe_load(print_config("fit", "-c", str(REPO / "configs/kmas" / name)))
+    config = yaml.safe_load(print_config("fit", *kmas_config_options(name)))
     sampler = config["sampler"]
     assert sampler["class_path"] == "lit_kgns.samplers.KMASSampler"
     # the leak-free runs' pick (README, KMAS): the wider similarity with the log-q correction
@@ -278,7 +285,7 @@ def test_benchmark_kmas_arms_set_the_options_they_compare_whatever_the_config_de
     from common import kmas_variants
 
     for arm, overrides in kmas_variants(narrow_top_k).items():
-        parsed = yaml.safe_load(print_config("fit", "-c", str(REPO / "configs/kmas" / config), *overrides))
+        parsed = yaml.safe_load(print_config("fit", *kmas_config_options(config), *overrides))
         sampler = parsed["sampler"]["init_args"]
         expected_similarity = (1.0, 64) if arm.startswith("kmas_wide") else (0.1, narrow_top_k)
         assert (sampler["temperature"], sampler["top_k"]) == expected_similarity, arm

@@ -11,7 +11,9 @@ can share any::
 
 from __future__ import annotations
 
-from lit_kgns.data.graph import KGDataset, LinkPredictionSplit
+from torch import Tensor
+
+from lit_kgns.data.graph import KGDataset, KGGraph
 from lit_kgns.data.queries import prediction_labels
 
 LabelledTriple = tuple[str, str, str]
@@ -19,20 +21,24 @@ LabelledTriple = tuple[str, str, str]
 
 def triples_under_test(dataset: KGDataset) -> set[LabelledTriple]:
     """``dataset``'s test triples, by the labels of the graph they are queried on."""
-    return _labelled(dataset, dataset.test)
+    return _labelled(dataset, dataset.test.graph, dataset.test.targets)
 
 
 def stated_triples(dataset: KGDataset) -> set[LabelledTriple]:
     """Every triple ``dataset`` states: its training, validation and test triples and the edges of the
     graphs they run on, by labels."""
+    splits = (dataset.train, dataset.valid, dataset.test)
+    graphs = {id(split.graph): split.graph for split in splits}.values()  # splits often share one graph
     stated: set[LabelledTriple] = set()
-    for split in (dataset.train, dataset.valid, dataset.test):
-        stated |= _labelled(dataset, split) | _labelled(dataset, split, edges=True)
+    for split in splits:
+        stated |= _labelled(dataset, split.graph, split.targets)
+    for graph in graphs:
+        stated |= _labelled(dataset, graph, graph.direct_triples)
     return stated
 
 
-def _labelled(dataset: KGDataset, split: LinkPredictionSplit, edges: bool = False) -> set[LabelledTriple]:
-    graph = split.graph
+def _labelled(dataset: KGDataset, graph: KGGraph, triples: Tensor) -> set[LabelledTriple]:
+    """``(head, relation, tail)`` id rows of ``graph`` as labels."""
     if graph is dataset.test.graph:
         labels = prediction_labels(dataset)
         entities, relations = labels.entities, labels.relations
@@ -40,10 +46,4 @@ def _labelled(dataset: KGDataset, split: LinkPredictionSplit, edges: bool = Fals
         entities = dataset.entity_labels or [str(index) for index in range(graph.num_nodes)]
         relations = graph.relation_labels or dataset.relation_labels
         relations = relations or [str(index) for index in range(graph.num_direct_relations)]
-    if edges:
-        direct = graph.edge_type < graph.num_direct_relations  # inverse edges restate the direct ones
-        heads, tails = graph.edge_index[:, direct].tolist()
-        kinds = graph.edge_type[direct].tolist()
-    else:
-        heads, kinds, tails = split.targets.long().t().tolist()
-    return {(entities[h], relations[r], entities[t]) for h, r, t in zip(heads, kinds, tails, strict=True)}
+    return {(entities[h], relations[r], entities[t]) for h, r, t in triples.long().tolist()}

@@ -11,8 +11,9 @@ batches come from graphs of 2,000-11,500 entities, where hard negatives can diff
 uniform arm swaps the sampler for strict uniform with the same number of negatives, the ``kmas_*`` arms set the
 options of one KMAS variant (``common.kmas_variants``, as in the fine-tuning script); a seed drives data order,
 negatives and initial weights in every arm.
-No validation; the final weights are tested. Rows go to a CSV as runs finish (one per test graph) and
-finished ``(arm, seed, epochs)`` runs are skipped on rerun. ``--jobs`` runs single-threaded runs side by side.
+No validation; the final weights are tested. Rows go to a CSV as runs finish (one per test graph, naming the
+mixture) and finished ``(arm, seed, epochs, mixture)`` runs are skipped on rerun. ``--jobs`` runs single-threaded
+runs side by side.
 """
 
 from __future__ import annotations
@@ -38,13 +39,24 @@ ARMS = {
     "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=128"],
     **kmas_variants(narrow_top_k=8),
 }
-FIELDS = ["dataset", "arm", "seed", "epochs", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
+FIELDS = ["dataset", "arm", "seed", "epochs", "mixture", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 
 
 def config_of(mixture: str) -> list[str]:
     """The ``-c`` options of ``mixture``: the medium one is added on top of the small one."""
     mixtures = ["small"] if mixture == "small" else ["small", mixture]
     return [option for name in mixtures for option in ("-c", str(REPO / f"configs/kmas/pretrain_{name}_mixture.yaml"))]
+
+
+def rows_of_mixture(rows: list[dict[str, str]], mixture: str, path: Path) -> list[dict[str, str]]:
+    """The rows of ``path`` pretrained on ``mixture``, so that one results folder never mixes two mixtures."""
+    for line, row in enumerate(rows, start=2):
+        if row.get("mixture") not in MIXTURES:
+            raise ValueError(
+                f"{path}, line {line}: mixture is {row.get('mixture')!r}, expected one of {', '.join(MIXTURES)} "
+                "(the pretraining graphs of the run; CSVs written before the column existed need it added)"
+            )
+    return [row for row in rows if row["mixture"] == mixture]
 
 
 def run_one(
@@ -101,7 +113,7 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
-    done = read_rows(results)
+    done = rows_of_mixture(read_rows(results), args.mixture, results)
     finished = {(row["arm"], int(row["seed"]), int(row["epochs"])) for row in done}
     pending = [(arm, seed) for seed in args.seeds for arm in args.arms if (arm, seed, args.epochs) not in finished]
 
@@ -112,10 +124,8 @@ def main() -> None:
 
     def record(job: tuple[str, int], per_graph: dict[str, dict[str, float]], seconds: float) -> None:
         arm, seed = job
-        rows = [
-            {"dataset": graph, "arm": arm, "seed": seed, "epochs": args.epochs, **metrics, "seconds": seconds}
-            for graph, metrics in per_graph.items()
-        ]
+        run = {"arm": arm, "seed": seed, "epochs": args.epochs, "mixture": args.mixture}
+        rows = [{"dataset": graph, **run, **metrics, "seconds": seconds} for graph, metrics in per_graph.items()]
         append_rows(results, FIELDS, rows)
         done.extend({key: str(value) for key, value in row.items()} for row in rows)
         print(f"{arm} seed {seed}: {seconds} s", flush=True)

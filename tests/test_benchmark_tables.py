@@ -104,3 +104,14 @@ def test_the_means_without_a_graph_leave_only_its_rows_out(common) -> None:
     # nothing to leave out, or nothing left: no second table
     assert common.means_without(rows, {"other"}, baseline="uniform", why="") == ""
     assert common.means_without(rows, {"seen", "g1"}, baseline="uniform", why="") == ""
+
+
+def test_a_pretraining_results_folder_resumes_only_runs_of_the_same_mixture(common) -> None:
+    import kmas_pretraining
+
+    rows = [{**row, "mixture": mixture} for mixture in ("small", "medium") for row in _rows("hard", "g1", {1: 0.5})]
+    path = Path("results.csv")
+    assert kmas_pretraining.rows_of_mixture(rows, "medium", path) == [rows[1]]
+    # a row without its mixture (a CSV from before the column) is refused with its line, not taken for either
+    with pytest.raises(ValueError, match=r"results.csv, line 3: mixture is None, expected one of small, medium"):
+        kmas_pretraining.rows_of_mixture([rows[0], {k: v for k, v in rows[1].items() if k != "mixture"}], "small", path)

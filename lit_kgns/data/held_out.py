@@ -92,12 +92,12 @@ def _triple_files(names: list[str], root: str | Path | None) -> list[Path]:
     """Every ``*.txt`` file in the folders of the datasets ``names`` whose files are all under the data root,
     except CoDEx's ``*_negatives.txt`` (triples verified false)."""
     data_root = resolve_data_root(root)
-    folders: list[Path] = []
+    folders: dict[Path, None] = {}  # ordered, each folder once
     for name in names:
         entry = get_entry(name)
         paths = [data_root / entry.folder / file.local for file in entry.files]
         if all(path.is_file() for path in paths):
-            folders += [folder for folder in dict.fromkeys(path.parent for path in paths) if folder not in folders]
+            folders.update(dict.fromkeys(path.parent for path in paths))
     files = [path for folder in folders for path in sorted(folder.glob("*.txt"))]
     return [path for path in files if not path.stem.endswith("_negatives")]
 

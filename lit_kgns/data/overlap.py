@@ -14,36 +14,43 @@ from __future__ import annotations
 from torch import Tensor
 
 from lit_kgns.data.graph import KGDataset, KGGraph
-from lit_kgns.data.queries import prediction_labels
+from lit_kgns.data.queries import Labels, prediction_labels
 
 LabelledTriple = tuple[str, str, str]
 
 
 def triples_under_test(dataset: KGDataset) -> set[LabelledTriple]:
     """``dataset``'s test triples, by the labels of the graph they are queried on."""
-    return _labelled(dataset, dataset.test.graph, dataset.test.targets)
+    return _labelled(dataset.test.targets, prediction_labels(dataset))
 
 
 def stated_triples(dataset: KGDataset) -> set[LabelledTriple]:
     """Every triple ``dataset`` states: its training, validation and test triples and the edges of the
     graphs they run on, by labels."""
     splits = (dataset.train, dataset.valid, dataset.test)
-    graphs = {id(split.graph): split.graph for split in splits}.values()  # splits often share one graph
+    graphs = {id(split.graph): split.graph for split in splits}  # splits often share one graph
+    labels = {key: _graph_labels(dataset, graph) for key, graph in graphs.items()}
     stated: set[LabelledTriple] = set()
     for split in splits:
-        stated |= _labelled(dataset, split.graph, split.targets)
-    for graph in graphs:
-        stated |= _labelled(dataset, graph, graph.direct_triples)
+        stated |= _labelled(split.targets, labels[id(split.graph)])
+    for key, graph in graphs.items():
+        stated |= _labelled(graph.direct_triples, labels[key])
     return stated
 
 
-def _labelled(dataset: KGDataset, graph: KGGraph, triples: Tensor) -> set[LabelledTriple]:
-    """``(head, relation, tail)`` id rows of ``graph`` as labels."""
+def _graph_labels(dataset: KGDataset, graph: KGGraph) -> Labels:
+    """Labels of ``graph``, one of ``dataset``'s: the test graph's are those predictions use, a separate training
+    graph's the dataset's own (ids where it has none)."""
     if graph is dataset.test.graph:
-        labels = prediction_labels(dataset)
-        entities, relations = labels.entities, labels.relations
-    else:
-        entities = dataset.entity_labels or [str(index) for index in range(graph.num_nodes)]
-        relations = graph.relation_labels or dataset.relation_labels
-        relations = relations or [str(index) for index in range(graph.num_direct_relations)]
+        return prediction_labels(dataset)
+    relations = graph.relation_labels or dataset.relation_labels
+    return Labels(
+        list(dataset.entity_labels or [str(index) for index in range(graph.num_nodes)]),
+        list(relations or [str(index) for index in range(graph.num_direct_relations)]),
+    )
+
+
+def _labelled(triples: Tensor, labels: Labels) -> set[LabelledTriple]:
+    """``(head, relation, tail)`` id rows as labels."""
+    entities, relations = labels.entities, labels.relations
     return {(entities[h], relations[r], entities[t]) for h, r, t in triples.long().tolist()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from lit_kgns.data.graph import KGDataset, KGGraph
-from lit_kgns.data.queries import Labels, prediction_labels
+from lit_kgns.data.queries import Labels, graph_labels, prediction_labels
 
 LabelledTriple = tuple[str, str, str]
 
@@ -40,13 +40,11 @@ def stated_triples(dataset: KGDataset) -> set[LabelledTriple]:
 
 def _graph_labels(dataset: KGDataset, graph: KGGraph) -> Labels:
     """Labels of ``graph``, one of ``dataset``'s: the test graph's are those predictions use, a separate training
-    graph's the dataset's own (ids where it has none)."""
-    if graph is dataset.test.graph:
-        return prediction_labels(dataset)
-    relations = graph.relation_labels or dataset.relation_labels
-    return Labels(
-        list(dataset.entity_labels or [str(index) for index in range(graph.num_nodes)]),
-        list(relations or [str(index) for index in range(graph.num_direct_relations)]),
+    graph's the dataset's own."""
+    return (
+        prediction_labels(dataset)
+        if graph is dataset.test.graph
+        else graph_labels(dataset, graph, dataset.entity_labels)
     )
 
 

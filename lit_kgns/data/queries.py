@@ -7,6 +7,7 @@ A query is held as a ``(head, relation, tail)`` id row with ``-1`` where the ``?
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from lit_kgns.data.graph import KGDataset
+from lit_kgns.data.graph import KGDataset, KGGraph
 from lit_kgns.data.triples import TripleFileError
 from lit_kgns.errors import DataError
 
@@ -42,16 +43,24 @@ def prediction_labels(dataset: KGDataset) -> Labels:
     ``test_entity_labels``; else the dataset's own). Datasets built in Python without labels are named by
     their ids (``"0"``, ``"1"``, ...), so queries and predictions still work on them."""
     graph = dataset.test.graph
-    entities = dataset.test_entity_labels or dataset.entity_labels
-    relations = graph.relation_labels or dataset.relation_labels
-    entities = entities or [str(index) for index in range(graph.num_nodes)]
-    relations = relations or [str(index) for index in range(graph.num_direct_relations)]
+    labels = graph_labels(dataset, graph, dataset.test_entity_labels or dataset.entity_labels)
+    entities, relations = labels.entities, labels.relations
     if len(entities) != graph.num_nodes or len(relations) != graph.num_direct_relations:
         raise DataError(
             f"dataset {dataset.name!r}: {len(entities)} entity and {len(relations)} relation labels for a test "
             f"graph of {graph.num_nodes} entities and {graph.num_direct_relations} relations"
         )
-    return Labels(list(entities), list(relations))
+    return labels
+
+
+def graph_labels(dataset: KGDataset, graph: KGGraph, entities: Sequence[str] | None) -> Labels:
+    """Labels of ``graph``, one of ``dataset``'s: ``entities``, the graph's relation labels or the dataset's,
+    and ids (``"0"``, ``"1"``, ...) for whichever are missing."""
+    relations = graph.relation_labels or dataset.relation_labels
+    return Labels(
+        list(entities or [str(index) for index in range(graph.num_nodes)]),
+        list(relations or [str(index) for index in range(graph.num_direct_relations)]),
+    )
 
 
 def read_queries(path: str | Path, labels: Labels) -> Tensor:

@@ -43,38 +43,6 @@ class PeakRSS:
         return (self.peak - self.baseline) / 2**20
 
 
-# KMAS variants as CLI overrides of a KMAS config, shared by the comparison scripts (README, "KMAS against
-# strict uniform negatives", documents each option)
-_KMAS = "--sampler.init_args."
-_WIDER_SIMILARITY = [f"{_KMAS}temperature=1.0", f"{_KMAS}top_k=64"]
-
-
-def kmas_variants(narrow_top_k: int) -> dict[str, list[str]]:
-    """The KMAS arms, each changing one thing of ``kmas``: the narrow similarity (τ 0.1, ``narrow_top_k``
-    relations) without the log-q correction, the sampler the comparisons started from. The similarity and the
-    correction are set in every arm, so a new default in ``configs/kmas/`` does not change what a stored row
-    of the CSVs measured."""
-    narrow = [f"{_KMAS}temperature=0.1", f"{_KMAS}top_k={narrow_top_k}"]
-    no_log_q, log_q = [f"{_KMAS}log_q_correction=0.0"], [f"{_KMAS}log_q_correction=1.0"]
-    plain = [*narrow, *no_log_q]
-    wide = [*_WIDER_SIMILARITY, *no_log_q]
-    return {
-        "kmas": plain,
-        "kmas_guard": [*plain, f"{_KMAS}semi_hard_margin=0.0"],
-        "kmas_unique": [*plain, f"{_KMAS}unique_hard=true", f"{_KMAS}max_retries=8"],
-        "kmas_wide": wide,
-        "kmas_wide_noself": [*wide, f"{_KMAS}include_self=false"],
-        "kmas_wide_relation": [*wide, f"{_KMAS}weighting=relation"],
-        "kmas_half_weight": [*plain, f"{_KMAS}hard_weight=0.5"],
-        "kmas_logq": [*narrow, *log_q],
-        # the fix against counting hardness twice with the guard against false negatives
-        "kmas_logq_guard": [*narrow, *log_q, f"{_KMAS}semi_hard_margin=0.0"],
-        # the two changes that each brought KMAS back to uniform in the screening, together: the configs' default
-        "kmas_wide_logq": [*_WIDER_SIMILARITY, *log_q],
-        "kmas_low_ratio": [*plain, f"{_KMAS}schedule.peak_ratio=0.2", f"{_KMAS}schedule.end_ratio=0.05"],
-    }
-
-
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a results CSV (none if it does not exist yet): a sweep resumes from them."""
     return list(csv.DictReader(path.open())) if path.exists() else []

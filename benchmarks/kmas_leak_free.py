@@ -7,6 +7,12 @@ more than 200 batches, so 200 steps), 256 negatives, AdamW 5e-4, no validation; 
 tested. Every arm of a seed shares that seed, which drives data order, negatives and dropout alike.
 
     python benchmarks/kmas_leak_free.py --arms strict_uniform kmas --seeds 1 2 3 4 5 --jobs 2
+    python benchmarks/kmas_leak_free.py --screen --ablation "loss weighting" --seeds 1 2 3 4 5 --jobs 2
+
+``--ablation`` runs the arms of one mechanism (``kmas_arms.ablations``; ``all`` for every one) and writes
+``ablations.md`` beside the CSV: per level, KMAS against the strict uniform arm that shares everything else.
+Every run keeps its curves (loss, hard ratio, diagnostics of the negatives every 10 steps) as
+``curves/<graph>_<arm>/seed<seed>/metrics.csv`` in the results folder (``kmas_curves.py`` draws them).
 
 Arms are named in ``ARMS`` (CLI overrides of ``configs/kmas/ultra_3g_finetune.yaml``). Rows go to a CSV as
 runs finish; finished ``(dataset, arm, seed)`` rows are skipped on rerun, so a sweep resumes across sessions.
@@ -22,15 +28,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import (
-    append_rows,
-    kmas_variants,
-    means_without,
-    paired_table,
-    read_rows,
-    report_result,
-    run_in_processes,
-)
+from common import append_rows, means_without, paired_table, read_rows, report_result, run_in_processes
+from kmas_arms import ablation_arms, ablation_report, ablations, arms_of, curve_options, kmas_variants
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/ultra_3g_finetune.yaml")
@@ -42,10 +41,15 @@ LEAK_FREE = [
 SCREEN = ["grail_nell_v2", "ilpc2022_small", "ingram_nl_25"]
 PRETRAINED_ON = ["fb15k-237", "wn18rr", "codex-m"]  # ultra_3g's pretraining graphs
 OVERLAPPING = {"ilpc2022_small"}  # its test triples are all CoDEx-M triples (--check-overlap)
+NUM_NEGATIVES = 256
+# the first comparisons' arms ran with hard negatives from the first step, peaking there
+FIRST_SCHEDULE = ["--sampler.init_args.schedule.warmup_end=0.0", "--sampler.init_args.schedule.peak_at=0.0"]
 ARMS: dict[str, list[str]] = {
-    "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=256"],
-    **kmas_variants(narrow_top_k=16),
+    "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", f"--sampler.num_negatives={NUM_NEGATIVES}"],
+    **kmas_variants(narrow_top_k=16, schedule=FIRST_SCHEDULE),
+    **ablation_arms(NUM_NEGATIVES),
 }
+ABLATIONS = ablations(NUM_NEGATIVES)
 FIELDS = ["dataset", "arm", "seed", "steps", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 
 
@@ -68,7 +72,7 @@ def run_one(dataset: str, arm: str, seed: int, steps: int, data_root: str, out_d
             "--trainer.enable_checkpointing=false",
             "--trainer.enable_progress_bar=false",
             "--trainer.enable_model_summary=false",
-            "--trainer.logger=false",
+            *curve_options(out_dir / "curves", f"{dataset}_{arm}", seed, ARMS[arm]),
             f"--trainer.default_root_dir={out_dir / f'{dataset}_{arm}_{seed}'}",
         ]
     )
@@ -81,6 +85,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=LEAK_FREE, help="graphs (default: all leak-free ones)")
     parser.add_argument("--screen", action="store_true", help=f"the screening graphs {SCREEN} instead")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=["strict_uniform", "kmas"])
+    parser.add_argument(
+        "--ablation", nargs="+", choices=[*ABLATIONS, "all"], help="the arms of these mechanisms instead of --arms"
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--steps", type=int, default=200, help="cap on the one epoch of training")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side, one thread each")
@@ -92,6 +99,8 @@ def main() -> None:
     )
     parser.add_argument("--single", nargs=3, metavar=("DATASET", "ARM", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ablation:
+        args.arms = arms_of(ABLATIONS, args.ablation)
     if args.single:
         dataset, arm, seed = args.single
         metrics = run_one(dataset, arm, int(seed), args.steps, args.data_root, args.out)
@@ -116,6 +125,13 @@ def main() -> None:
     if not args.table_only:
         run_pending(pending, args, results, done)
     rows = [row for row in done if row["dataset"] in datasets and row["arm"] in args.arms]
+    if args.ablation:
+        rows = [row for row in done if row["dataset"] in datasets and int(row["steps"]) == args.steps]
+        command = f"python benchmarks/kmas_leak_free.py --datasets {' '.join(datasets)} --ablation all --table-only"
+        report = ablation_report(rows, ABLATIONS, "KMAS ablations, leak-free fine-tuning of ultra_3g", command)
+        (args.out / "ablations.md").write_text(report + "\n")
+        print(report)
+        return
     print(paired_table(rows, baseline="strict_uniform"))
     print(means_without(rows, OVERLAPPING, baseline="strict_uniform", why="test triples seen in pretraining"))
 

@@ -1,5 +1,6 @@
 """KMAS overhead: training-step time and peak memory against strict uniform negatives, and the cost of a
-similarity-cache refresh on FB15k-237 and on a synthetic graph (1M entities, 1k relations, 10M triples).
+similarity-cache refresh and of sampling alone (every KMAS option against strict uniform, as ratios) on
+FB15k-237, CoDEx-M and a synthetic graph (1M entities, 1k relations, 10M triples).
 
     PYTHONPATH=. python benchmarks/kmas_overhead.py [--data-root ../shared/data] [--steps 40]
         [--skip-steps] [--skip-synthetic]
@@ -7,7 +8,8 @@ similarity-cache refresh on FB15k-237 and on a synthetic graph (1M entities, 1k 
 Step figures come from two child processes (one per sampler) running the same config, so that peak
 memory is measured from a clean process: peak RSS above the pre-fit baseline on CPU (sampled by a thread,
 every 2 ms), ``torch.cuda.max_memory_allocated`` on CUDA. Targets: time ratio <= 1.03, memory <= 1.05;
-refresh < 10 s and < 2 GB on the synthetic graph.
+sampling alone within 2x strict uniform's per batch with every option (log-q included) where the draw
+table is built; refresh < 10 s and < 2 GB on the synthetic graph.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -118,27 +121,51 @@ def measure(label: str, work: Callable[[], Any]) -> Any:
 
 
 def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: str, batch_size: int = 64) -> None:
+    """Attach, refresh, then sampling alone: every KMAS option against strict uniform, same batch, same seed."""
     graph = split.graph
     print(
         f"{label}: {graph.num_nodes} entities, {graph.num_direct_relations} relations, {graph.num_edges // 2} triples"
     )
-    sampler = KMASSampler(num_negatives=256, top_k=16, seed=0, diagnostics_every_n_steps=None)
+    sampler = KMASSampler(num_negatives=256, seed=0, diagnostics_every_n_steps=None)
     measure("attach (base: TripleIndex, Bernoulli stats)", lambda: sampler.attach([split]))
     measure("relation -> tails CSR (once per graph)", lambda: relation_tails(graph))
-    measure("similarity cache refresh", lambda: sampler.refresh(backbone))
+    measure("similarity cache + draw tables refresh", lambda: sampler.refresh(backbone))
+    table = sampler.tables[0]
+    if table is not None:
+        print(f"  draw table: {len(table.keys)} entries, {table.nbytes() / 2**20:.1f} MB")
     positives = split.targets[
         torch.randperm(len(split.targets), generator=torch.Generator().manual_seed(0))[:batch_size]
     ]
     uniform = StrictUniformSampler(num_negatives=256, seed=0)
     uniform.graphs = sampler.graphs
+    options = {"strict uniform": (uniform, {}), "KMAS (default)": (sampler, {"log_q_correction": 0.0})}
+    options["KMAS, log-q 1"] = (sampler, {"log_q_correction": 1.0})
+    options["KMAS, relation then tail (no table)"] = (sampler, {"log_q_correction": 0.0, "tables": [None]})
+    options["KMAS, relation then tail, log-q 1"] = (sampler, {"log_q_correction": 1.0, "tables": [None]})
     sampler.hard_ratio = 0.5
-    for name, candidate in (("strict uniform", uniform), ("KMAS, ratio 0.5", sampler)):
-        candidate.reseed(0, 0)
-        candidate.sample(positives)
-        measure(
-            f"sample {batch_size}x256 negatives, {name}",
-            lambda c=candidate: [c.sample(positives) for _ in range(10)],
-        )
+    tables = sampler.tables
+    print(
+        f"  sampling alone, {batch_size} x 256 negatives, hard ratio 0.5 (median of 9 interleaved rounds of 20):"
+    )
+    seconds: dict[str, list[float]] = {name: [] for name in options}
+    peaks: dict[str, float] = dict.fromkeys(options, 0.0)
+    for _ in range(9):  # interleaved, so that a change of the machine's load reaches every option alike
+        for name, (candidate, settings) in options.items():
+            for key, value in {"tables": tables, **settings}.items():
+                setattr(candidate, key, value)
+            candidate.reseed(0, 0)
+            candidate.sample(positives)  # warm-up
+            with PeakRSS() as memory:
+                start = time.perf_counter()
+                for _ in range(20):
+                    candidate.sample(positives)
+                seconds[name].append((time.perf_counter() - start) / 20)
+            peaks[name] = max(peaks[name], memory.delta_mb)
+    baseline = statistics.median(seconds["strict uniform"])
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        print(f"    {name:<38s} {1000 * median:7.3f} ms/batch  x{median / baseline:5.2f}  peak +{peaks[name]:7.1f} MB")
+    sampler.tables = tables
 
 
 def synthetic_split(num_entities: int, num_relations: int, num_triples: int) -> LinkPredictionSplit:
@@ -182,16 +209,18 @@ def main() -> None:
             "(target <= 1.03), "
             f"memory {kmas['peak_mb'] / max(uniform['peak_mb'], 1e-9):.3f} (target <= 1.05)"
         )
-    try:
-        from lit_kgns.data.catalog import load_dataset
+    from lit_kgns.data.catalog import load_dataset
 
-        dataset = load_dataset("fb15k-237", data_root)
+    for name, label in (("fb15k-237", "FB15k-237"), ("codex-m", "CoDEx-M")):
+        try:
+            dataset = load_dataset(name, data_root)
+        except Exception as error:  # the benchmark data may be absent offline
+            print(f"{label} skipped: {type(error).__name__}: {error}")
+            continue
         torch.manual_seed(0)
         refresh_benchmark(
-            dataset.train, Ultra(dim=64, num_relation_layers=6, num_entity_layers=6), "FB15k-237, ULTRA 64/6"
+            dataset.train, Ultra(dim=64, num_relation_layers=6, num_entity_layers=6), f"{label}, ULTRA 64/6"
         )
-    except Exception as error:  # the benchmark data may be absent offline
-        print(f"FB15k-237 skipped: {type(error).__name__}: {error}")
     if not args.skip_synthetic:
         split = measure("build synthetic graph (not KMAS)", lambda: synthetic_split(1_000_000, 1_000, 10_000_000))
         refresh_benchmark(split, RandomRelations(2_000), "synthetic, random relation embeddings")

@@ -9,11 +9,12 @@ InGram NL-0..100, none of which the mixture was cut from), or with ``--mixture m
 `configs/kmas/pretrain_medium_mixture.yaml` on top of it (the same with FB15k-237-10 % and WD-singer added, so that most
 batches come from graphs of 2,000-11,500 entities, where hard negatives can differ from uniform ones); the
 uniform arm swaps the sampler for strict uniform with the same number of negatives, the ``kmas_*`` arms set the
-options of one KMAS variant (``common.kmas_variants``, as in the fine-tuning script); a seed drives data order,
+options of one KMAS variant (``kmas_arms.kmas_variants``, as in the fine-tuning script); a seed drives data order,
 negatives and initial weights in every arm.
 No validation; the final weights are tested. Rows go to a CSV as runs finish (one per test graph, naming the
 mixture) and finished ``(arm, seed, epochs, mixture)`` runs are skipped on rerun. ``--jobs`` runs single-threaded
-runs side by side.
+runs side by side. ``--ablation`` runs the arms of one mechanism (``kmas_arms.ablations``) and writes
+``ablations.md`` beside the CSV; every run keeps its curves as ``curves/<arm>/seed<seed>/metrics.csv``.
 """
 
 from __future__ import annotations
@@ -22,23 +23,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import (
-    append_rows,
-    kmas_variants,
-    means_without,
-    paired_table,
-    read_rows,
-    report_result,
-    run_in_processes,
-)
+from common import append_rows, means_without, paired_table, read_rows, report_result, run_in_processes
+from kmas_arms import ablation_arms, ablation_report, ablations, arms_of, curve_options, kmas_variants
 
 REPO = Path(__file__).resolve().parents[1]
 MIXTURES = ("small", "medium")
 PARTLY_SEEN = {"ilpc2022_small"}  # 553 of its 2,902 test triples are CoDEx-S facts, 20 WD-singer ones
+NUM_NEGATIVES = 128
 ARMS = {
-    "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", "--sampler.num_negatives=128"],
+    "strict_uniform": ["--sampler=lit_kgns.samplers.StrictUniformSampler", f"--sampler.num_negatives={NUM_NEGATIVES}"],
     **kmas_variants(narrow_top_k=8),
+    **ablation_arms(NUM_NEGATIVES),
 }
+ABLATIONS = ablations(NUM_NEGATIVES)
 FIELDS = ["dataset", "arm", "seed", "epochs", "mixture", "test_mrr", "test_hits@10", "test_hits@1", "seconds"]
 
 
@@ -79,7 +76,7 @@ def run_one(
             "--trainer.enable_checkpointing=false",
             "--trainer.enable_progress_bar=false",
             "--trainer.enable_model_summary=false",
-            "--trainer.logger=false",
+            *curve_options(out_dir / "curves", arm, seed, ARMS[arm]),
             f"--trainer.default_root_dir={out_dir / f'{arm}_{seed}'}",
         ]
     )
@@ -98,6 +95,9 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--epochs", type=int, default=2, help="epochs of 200 batches (the same in every arm)")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=["strict_uniform", "kmas"])
+    parser.add_argument(
+        "--ablation", nargs="+", choices=[*ABLATIONS, "all"], help="the arms of these mechanisms instead of --arms"
+    )
     parser.add_argument("--mixture", choices=MIXTURES, default="small", help="the pretraining graphs (see above)")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side, one thread each")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true", help="print the table of the CSV and stop")
     parser.add_argument("--single", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ablation:
+        args.arms = arms_of(ABLATIONS, args.ablation)
     if args.out is None:
         args.out = REPO / "runs" / ("kmas_pretraining" + ("" if args.mixture == "small" else f"_{args.mixture}"))
     if args.single:
@@ -134,6 +136,15 @@ def main() -> None:
         log_file = lambda job: args.out / f"{job[0]}_{job[1]}.log"  # noqa: E731
         run_in_processes(pending, command, log_file, record, args.jobs)
     shown = [row for row in done if int(row["epochs"]) == args.epochs and row["arm"] in args.arms]
+    if args.ablation:
+        command = f"python benchmarks/kmas_pretraining.py --mixture {args.mixture} --epochs {args.epochs} "
+        command += "--ablation all --table-only"
+        title = f"KMAS ablations, pretraining on the {args.mixture} mixture for {args.epochs} epochs, zero-shot"
+        every_arm = [row for row in done if int(row["epochs"]) == args.epochs]
+        report = ablation_report(every_arm, ABLATIONS, title, command)
+        (args.out / "ablations.md").write_text(report + "\n")
+        print(report)
+        return
     print(paired_table(shown, baseline="strict_uniform"))
     print(means_without(shown, PARTLY_SEEN, baseline="strict_uniform", why="test triples partly CoDEx-S facts"))
 

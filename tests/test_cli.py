@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 from pathlib import Path
 
@@ -113,14 +114,23 @@ def kmas_config_options(name: str) -> list[str]:
     return [option for file in names for option in ("-c", str(REPO / "configs/kmas" / file))]
 
 
-@pytest.mark.parametrize("name", KMAS_RUN_CONFIGS)
-def test_every_kmas_config_parses_with_the_measured_default(name):
-    config = yaml.safe_load(print_config("fit", *kmas_config_options(name)))
-    sampler = config["sampler"]
+@pytest.mark.parametrize("name", [*KMAS_RUN_CONFIGS, "pretrain.yaml"])
+def test_every_kmas_config_runs_the_method_as_published(name):
+    options = ["-c", str(REPO / "configs/pretrain/ultra_3g.yaml")] if name == "pretrain.yaml" else []
+    options += (
+        ["-c", str(REPO / "configs/kmas/pretrain.yaml")] if name == "pretrain.yaml" else kmas_config_options(name)
+    )
+    sampler = yaml.safe_load(print_config("fit", *options))["sampler"]
     assert sampler["class_path"] == "lit_kgns.samplers.KMASSampler"
-    # the leak-free runs' pick (README, KMAS): the wider similarity with the log-q correction
-    options = sampler["init_args"]
-    assert (options["temperature"], options["top_k"], options["log_q_correction"]) == (1.0, 64, 1.0)
+    init = sampler["init_args"]
+    # the method (README, KMAS): the backbone's similarities, sharp, nothing in the loss undoing the hardness
+    assert (init["similarity_source"], init["temperature"], init["top_k"]) == ("backbone", 0.1, 16)
+    assert (init["log_q_correction"], init["hard_weight"], init["semi_hard_margin"]) == (0.0, 1.0, None)
+    assert not init["oracle_filter"]
+    # warm-up at 0, linear rise to the peak, linear decay
+    schedule = init["schedule"]["init_args"] if "init_args" in init["schedule"] else init["schedule"]
+    assert schedule["shape"] == "linear" and 0 < schedule["warmup_end"] < schedule["peak_at"] < 1
+    assert schedule["end_ratio"] < schedule["peak_ratio"]
 
 
 def test_a_bare_kmas_sampler_defaults_to_what_the_kmas_configs_set():
@@ -274,19 +284,40 @@ def test_a_learning_rate_scheduler_steps_with_the_optimizer(tmp_path, key):
 
 
 @pytest.mark.parametrize(
-    ("config", "narrow_top_k"),
-    [("ultra_3g_finetune.yaml", 16), ("pretrain_small_mixture.yaml", 8), ("pretrain_medium_mixture.yaml", 8)],
+    ("config", "script", "narrow_top_k"),
+    [
+        ("ultra_3g_finetune.yaml", "kmas_leak_free", 16),
+        ("pretrain_small_mixture.yaml", "kmas_pretraining", 8),
+        ("pretrain_medium_mixture.yaml", "kmas_pretraining", 8),
+    ],
 )
 def test_benchmark_kmas_arms_set_the_options_they_compare_whatever_the_config_default(
-    monkeypatch, config, narrow_top_k
+    monkeypatch, config, script, narrow_top_k
 ):
     # the CSVs under benchmarks/results/ keep their meaning only if no arm inherits a default that may change
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    from common import kmas_variants
-
-    for arm, overrides in kmas_variants(narrow_top_k).items():
+    arms = importlib.import_module(script).ARMS
+    num_negatives = 256 if script == "kmas_leak_free" else 128
+    for arm, overrides in arms.items():
         parsed = yaml.safe_load(print_config("fit", *kmas_config_options(config), *overrides))
         sampler = parsed["sampler"]["init_args"]
-        expected_similarity = (1.0, 64) if arm.startswith("kmas_wide") else (0.1, narrow_top_k)
-        assert (sampler["temperature"], sampler["top_k"]) == expected_similarity, arm
-        assert sampler["log_q_correction"] == (1.0 if "logq" in arm else 0.0), arm
+        schedule = sampler.get("schedule") or {}
+        schedule = schedule.get("init_args", schedule)
+        if arm.startswith("strict_uniform"):
+            assert parsed["sampler"]["class_path"] == "lit_kgns.samplers.StrictUniformSampler", arm
+        elif arm.startswith("kmas_paper") or arm in ("kmas_jaccard", "kmas_typed"):
+            assert (sampler["temperature"], sampler["top_k"], sampler["log_q_correction"]) == (0.1, 16, 0.0), arm
+            assert (schedule["warmup_end"], schedule["peak_at"]) == (0.1, 0.5), arm
+            source = {"kmas_jaccard": "jaccard", "kmas_typed": "typed"}.get(arm, "backbone")
+            assert sampler["similarity_source"] == source, arm
+        else:  # the first comparisons' arms, with the schedule they ran with
+            expected_similarity = (1.0, 64) if arm.startswith("kmas_wide") else (0.1, narrow_top_k)
+            assert (sampler["temperature"], sampler["top_k"]) == expected_similarity, arm
+            assert sampler["log_q_correction"] == (1.0 if "logq" in arm else 0.0), arm
+            first_peak = 0.0 if script == "kmas_leak_free" else 0.5
+            assert schedule["peak_at"] == first_peak, arm
+        count = int(arm.rsplit("_k", 1)[1]) if "_k" in arm and arm.rsplit("_k", 1)[1].isdigit() else num_negatives
+        assert sampler["num_negatives"] == count, arm
+        assert sampler.get("oracle_filter", False) == arm.endswith("_oracle"), arm
+        temperature = parsed["model"]["loss"]["init_args"]["temperature"] if parsed["model"].get("loss") else 1.0
+        assert temperature == (0.0 if arm.endswith("_t0") else 1.0), arm

@@ -74,9 +74,16 @@ class NegativeSampler(pl.Callback, ABC):
             heads, as upstream ULTRA), ``bernoulli`` (per-relation probability), ``tail``, ``head`` or
             ``random`` (a fair coin per positive).
         seed: base seed of the per-batch generators; ``None`` takes Lightning's global seed (or 0).
+        oracle_filter: an analysis switch, never for a result to report: also exclude from the candidates
+            every true fact the data root holds about the training graph beyond its training triples
+            (:meth:`~lit_kgns.data.protocol.SplitSource.held_out_facts`: validation and test triples, sibling
+            graphs), i.e. the false negatives a sampler could draw. Set in two arms it shows what a
+            sampler would gain without its false negatives.
     """
 
-    def __init__(self, num_negatives: int = 256, side: Side = "half", seed: int | None = None) -> None:
+    def __init__(
+        self, num_negatives: int = 256, side: Side = "half", seed: int | None = None, oracle_filter: bool = False
+    ) -> None:
         super().__init__()
         if num_negatives < 1:
             raise ConfigError(f"num_negatives must be a positive integer, got {num_negatives}")
@@ -84,6 +91,7 @@ class NegativeSampler(pl.Callback, ABC):
         self.num_negatives = num_negatives
         self.side = side
         self.seed = seed
+        self.oracle_filter = oracle_filter
         self.graphs: list[TrainingGraph] = []
         self._generator: torch.Generator | None = None
         self.rank = 0
@@ -147,8 +155,16 @@ class NegativeSampler(pl.Callback, ABC):
             raise SetupError(f"the Trainer has {len(samplers)} negative samplers ({names}): keep exactly one")
         self.rank = trainer.global_rank
         # the DataModule's splits are on the training device already: the sampler shares their graphs
-        splits = split_source(trainer).train_splits
+        source = split_source(trainer)
+        splits = source.train_splits
         self.attach(splits, splits[0].graph.device if splits else pl_module.device)
+        if self.oracle_filter:
+            for graph_id, (context, split) in enumerate(zip(self.graphs, splits, strict=True)):
+                facts = source.held_out_facts(graph_id).triples.to(split.filter_triples.device)
+                known = TripleIndex(
+                    torch.cat([split.filter_triples, facts]), split.graph.num_nodes, split.graph.num_direct_relations
+                )
+                context.known = known.to(context.graph.device)
 
     def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
         """Index the training graphs (also usable outside a Trainer, e.g. in notebooks and tests)."""

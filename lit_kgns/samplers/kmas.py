@@ -28,6 +28,7 @@ from lit_kgns.samplers.kmas_similarity import (
     Representation,
     Similarity,
     SimilarityCache,
+    SimilaritySource,
     Weighting,
     build_similarity_cache,
     draw_hard,
@@ -35,7 +36,9 @@ from lit_kgns.samplers.kmas_similarity import (
     hard_probabilities,
     relation_tails,
     similarity_rows,
+    structural_rows,
 )
+from lit_kgns.samplers.kmas_tables import DEFAULT_MAX_TABLE_ENTRIES, EntityTable, build_entity_table
 from lit_kgns.samplers.schedule import HardRatioSchedule
 from lit_kgns.samplers.uniform import draw_non_answers
 
@@ -51,22 +54,31 @@ class KMASSampler(NegativeSampler):
     for ``representation``). Under DDP the cache is a deterministic function of the parameters, which DDP
     keeps identical, so every rank computes it itself: no communication, identical caches.
 
-    Sampling, per batch (vectorised, no loop over triples): draw the ``K`` strict-uniform negatives first
-    (the same draws as the strict uniform sampler from the same generator), then for the first
-    ``k_hard`` slots hard candidates; a hard candidate equal to the positive's answer or forming a known
-    training triple with the query is redrawn up to ``max_retries`` times, then left to the uniform draw of
-    its slot. With ``ρ = 0`` no hard draw happens and the negatives equal the strict uniform sampler's.
+    Sampling, per batch (vectorised, no loop over triples): ``k_hard = round(ρ K)`` hard candidates fill
+    the first slots, strict-uniform draws the other ``K - k_hard``; a hard candidate equal to the positive's
+    answer or forming a known training triple with the query is redrawn up to ``max_retries`` times, then
+    its slot takes one uniform draw (left out of the loss if that too is an answer). With ``ρ = 0`` no hard
+    draw happens and the negatives equal the strict uniform sampler's, draw for draw.
+    Hard candidates come from per-relation draw tables built at refresh time
+    (:mod:`lit_kgns.samplers.kmas_tables`): a batch costs a binary search per slot, as the log-q
+    probabilities do; a graph whose table would exceed ``max_table_entries`` draws relation first, tail second.
 
     Resume: ``state_dict`` holds the seed, the last refresh step/epoch and (``cache_in_checkpoint``) the
     small ``(2R, k)`` tables, so a resumed run draws exactly the negatives of the uninterrupted one; without
     them the cache is rebuilt from the restored weights at fit start. The ratio follows the restored
     ``trainer.global_step``.
 
-    Defaults: the least harmful KMAS of the leak-free comparisons (README, KMAS), not the first ones.
+    Defaults: the method as published (README, KMAS): similarities from the backbone's current relation
+    representations, sharp (``τ = 0.1``, the 16 most similar relations), weighted head/tail distributions, the
+    hybrid with strict uniform under the warm-up → rise → decay schedule, and nothing in the loss that
+    undoes the hardness (no log-q correction, hard weight 1, no guard). The guards are options for ablations.
 
     Args:
         schedule: hard ratio over training; ``None`` for :class:`HardRatioSchedule` defaults.
         similarity: ``cosine`` (default) or ``dot`` between relation representations.
+        similarity_source: where ``s(q, r')`` comes from: ``backbone`` (its relation representations, the
+            method), ``jaccard`` (overlap of the relations' head and tail sets: structure only, no model) or
+            ``typed`` (the query relation alone: uniform tails of the query relation, needs ``include_self``).
         temperature: ``τ`` of the softmax over similarities.
         top_k: keep the ``k`` most similar relations per query (``None``: all ``2R``).
         include_self: whether a relation counts as similar to itself (its own other tails are the most
@@ -84,7 +96,11 @@ class KMASSampler(NegativeSampler):
         semi_hard_margin: ``δ``: a hard slot whose detached score is at least the positive's minus ``δ``
             leaves the loss (the likeliest false negatives); ``None``: no guard.
         log_q_correction: ``α`` in ``[0, 1]``: a hard slot's adversarial logit is shifted by
-            ``-α log(q(e) N)`` (``q``: :func:`hard_probabilities`; ``α = 1`` weighs it as if drawn uniformly).
+            ``-α log(q(e) N)`` (``q(e)``: the probability that the hard draw gives ``e``). ``α = 1`` weighs a
+            hard slot as if it had been drawn uniformly: the self-adversarial weights become an importance-
+            sampling estimate of the *uniform* objective, so the loss equals strict uniform's in expectation
+            and only its variance differs. ``0`` (default): no correction.
+        max_table_entries: largest per-relation draw table (entries before merging) built per graph.
         kwargs: ``num_negatives``, ``side``, ``seed`` of :class:`~lit_kgns.samplers.base.NegativeSampler`.
     """
 
@@ -92,8 +108,9 @@ class KMASSampler(NegativeSampler):
         self,
         schedule: HardRatioSchedule | None = None,
         similarity: Similarity = "cosine",
-        temperature: float = 1.0,
-        top_k: int | None = 64,
+        similarity_source: SimilaritySource = "backbone",
+        temperature: float = 0.1,
+        top_k: int | None = 16,
         include_self: bool = True,
         representation: Representation = "query",
         weighting: Weighting = "incidence",
@@ -107,11 +124,15 @@ class KMASSampler(NegativeSampler):
         unique_hard: bool = False,
         hard_weight: float = 1.0,
         semi_hard_margin: float | None = None,
-        log_q_correction: float = 1.0,
+        log_q_correction: float = 0.0,
+        max_table_entries: int = DEFAULT_MAX_TABLE_ENTRIES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         check_choice("similarity", similarity, Similarity)
+        check_choice("similarity_source", similarity_source, SimilaritySource)
+        if similarity_source == "typed" and not include_self:
+            raise ConfigError("similarity_source 'typed' draws the query relation's own tails: needs include_self")
         check_choice("representation", representation, Representation)
         check_choice("weighting", weighting, Weighting)
         if temperature <= 0:
@@ -128,6 +149,7 @@ class KMASSampler(NegativeSampler):
             raise ConfigError(f"log_q_correction must be in [0, 1], got {log_q_correction}")
         self.schedule = schedule if schedule is not None else HardRatioSchedule()
         self.similarity = similarity
+        self.similarity_source = similarity_source
         self.temperature = temperature
         self.top_k = top_k
         self.include_self = include_self
@@ -142,8 +164,10 @@ class KMASSampler(NegativeSampler):
         self.hard_weight = hard_weight
         self.semi_hard_margin = semi_hard_margin
         self.log_q_correction = log_q_correction
+        self.max_table_entries = max_table_entries
         self.hard_ratio = 0.0
         self.caches: list[SimilarityCache] = []
+        self.tables: list[EntityTable | None] = []
         self.tails: list[RelationTails] = []
         self.last_refresh_step: int | None = None
         self.last_refresh_epoch: int | None = None
@@ -155,63 +179,100 @@ class KMASSampler(NegativeSampler):
     def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
         """As every sampler, plus the ``hard`` slots of the batch and what the loss does with them."""
         head_corrupted = self.choose_sides(positives, self.graphs[graph_id])
-        entities, mask, hard = self.draw(positives, head_corrupted, graph_id)
+        entities, mask, hard, probabilities = self.draw(positives, head_corrupted, graph_id)
         negatives = NegativeBatch(entities, head_corrupted, mask, hard, guard_margin=self.semi_hard_margin)
         if self.hard_weight != 1:
             negatives.slot_weights = torch.where(hard, self.hard_weight, 1.0)
         if self.log_q_correction > 0 and bool(hard.any()):
-            query_relations = self.queries(positives, head_corrupted, graph_id).query_relations
-            q = hard_probabilities(self.caches[graph_id], self.tails[graph_id], query_relations, entities)
-            q_times_n = q * self.graphs[graph_id].graph.num_nodes
+            if probabilities is None:  # drawn relation first, tail second: q(e) by a search over the k relations
+                query_relations = self.queries(positives, head_corrupted, graph_id).query_relations
+                probabilities = hard_probabilities(
+                    self.caches[graph_id], self.tails[graph_id], query_relations, entities
+                )
+            q_times_n = probabilities * self.graphs[graph_id].graph.num_nodes
             shift = -self.log_q_correction * torch.log(q_times_n.clamp(min=1e-12))
             negatives.weight_offsets = torch.where(hard, shift, 0.0)
         return negatives
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
-        entities, mask, _ = self.draw(positives, head_corrupted, graph_id)
+        entities, mask, _, _ = self.draw(positives, head_corrupted, graph_id)
         return entities, mask
 
-    def draw(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor, Tensor]:
-        """``(entities, mask, hard)``, all ``(B, K)``: strict-uniform draws, the first ``round(ρ K)`` slots
-        replaced by valid hard candidates (``hard`` marks them)."""
+    def draw(
+        self, positives: Tensor, head_corrupted: Tensor, graph_id: int
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """``(entities, mask, hard, probabilities)``, all ``(B, K)``: the first ``round(ρ K)`` slots hold valid
+        hard candidates where one was found (``hard`` marks them), the rest strict-uniform draws; ``q(e)`` of
+        the hard slots where the draw table gave it (``None`` otherwise)."""
         queries = self.queries(positives, head_corrupted, graph_id)
         known = self.graphs[graph_id].known.batch(queries.anchors, queries.query_relations, also=queries.answers)
-        entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
-        num_hard = round(self.hard_ratio * self.num_negatives)
-        hard_mask = torch.zeros_like(mask)
-        if num_hard > 0 and graph_id < len(self.caches):
-            hard, valid = self.draw_filtered(known, graph_id, queries.query_relations, num_hard)
-            entities[:, :num_hard] = torch.where(valid, hard, entities[:, :num_hard])
-            mask[:, :num_hard] |= valid
-            hard_mask[:, :num_hard] = valid
-        return entities, mask, hard_mask
+        num_hard = round(self.hard_ratio * self.num_negatives) if graph_id < len(self.caches) else 0
+        if num_hard == 0:  # the strict uniform sampler's draws, from the same generator
+            entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
+            return entities, mask, torch.zeros_like(mask), None
+        hard, hard_q, valid = self.draw_filtered(known, graph_id, queries.query_relations, num_hard)
+        uniform, uniform_valid = draw_non_answers(known, self.num_negatives - num_hard, self.generator)
+        # a hard slot left without a valid candidate takes one uniform draw (valid unless it is an answer too)
+        rows, columns = (~valid).nonzero(as_tuple=True)
+        fallback = torch.randint(known.num_nodes, rows.shape, generator=self.generator, device=rows.device)
+        hard_slots = hard.clone()
+        hard_slots[rows, columns] = fallback
+        usable = valid.clone()
+        usable[rows, columns] = ~known.contains_pairs(rows, fallback)
+        entities = torch.cat([hard_slots, uniform], dim=1)
+        mask = torch.cat([usable, uniform_valid], dim=1)
+        hard_mask = torch.cat([valid, torch.zeros_like(uniform_valid)], dim=1)
+        probabilities = (
+            None if hard_q is None else torch.cat([hard_q, torch.zeros(uniform.shape, device=uniform.device)], 1)
+        )
+        return entities, mask, hard_mask, probabilities
 
     def draw_filtered(
         self, known: QueryAnswers, graph_id: int, query_relations: Tensor, num_hard: int
-    ) -> tuple[Tensor, Tensor]:
-        """Hard candidates ``(B, num_hard)`` and whether each is a valid negative (not a known answer)."""
-        cache, tails = self.caches[graph_id], self.tails[graph_id]
-        entities = valid = None
-        for _ in range(self.max_retries + 1):
-            drawn, ok = draw_hard(cache, tails, query_relations, num_hard, self.generator)
-            ok = ok & ~known.contains(drawn)
-            if entities is None or valid is None:
-                entities, valid = drawn, ok
-            else:
-                replace = ~valid & ok
-                entities, valid = torch.where(replace, drawn, entities), valid | ok
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
+        """Hard candidates ``(B, num_hard)``, their ``q(e)`` (``None`` without a draw table) and whether each
+        is a valid negative (not a known answer; with ``unique_hard`` not a copy of a slot to its left).
+
+        An invalid slot gets up to ``max_retries`` more candidates, the first valid one wins: drawn at once
+        for all invalid slots (one round), or one a round with ``unique_hard``, where a redraw can be a copy
+        again."""
+        entities, probabilities, valid = self.draw_candidates(graph_id, query_relations, num_hard)
+        valid = valid & ~known.contains(entities)
+        rounds, tries = (self.max_retries, 1) if self.unique_hard else (min(self.max_retries, 1), self.max_retries)
+        for _ in range(rounds + 1):
             if self.unique_hard:
                 valid = valid & ~earlier_copies(entities, valid)
-            if bool(valid.all()):
+            rows, columns = (~valid).nonzero(as_tuple=True)
+            if rounds == 0 or len(rows) == 0:
                 break
-        assert entities is not None and valid is not None
-        return entities, valid
+            rounds -= 1
+            drawn, drawn_q, ok = self.draw_candidates(graph_id, query_relations[rows], tries)
+            ok = ok & ~known.contains_pairs(rows.unsqueeze(1).expand_as(drawn), drawn)
+            first = ok.int().argmax(1, keepdim=True)  # the first valid try (any, where none is)
+            found = ok.any(1)
+            entities[rows, columns] = torch.where(found, drawn.gather(1, first).squeeze(1), entities[rows, columns])
+            if probabilities is not None and drawn_q is not None:
+                chosen_q = drawn_q.gather(1, first).squeeze(1)
+                probabilities[rows, columns] = torch.where(found, chosen_q, probabilities[rows, columns])
+            valid[rows, columns] = found
+        return entities, probabilities, valid
+
+    def draw_candidates(
+        self, graph_id: int, query_relations: Tensor, num_samples: int
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
+        """``(entities, q(e) or None, drawn)`` ``(B, num_samples)`` from the draw table, else relation first."""
+        table = self.tables[graph_id]
+        if table is not None:
+            return table.draw(query_relations, num_samples, self.generator)
+        cache, tails = self.caches[graph_id], self.tails[graph_id]
+        entities, drawn = draw_hard(cache, tails, query_relations, num_samples, self.generator)
+        return entities, None, drawn
 
     # ----------------------------------------------------------------- cache
     def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
         super().attach(splits, device)
         self.tails = [context.graph.cached("kmas_relation_tails", relation_tails) for context in self.graphs]
-        self.caches = []
+        self.caches, self.tables = [], []
         if self.diagnostics is not None:
             self.diagnostics.reset()
 
@@ -224,17 +285,29 @@ class KMASSampler(NegativeSampler):
         try:
             caches = []
             for context, tails in zip(self.graphs, self.tails, strict=True):
-                rows = similarity_rows(backbone, context.graph, self.representation, self.similarity, self.chunk_size)
+                rows = (
+                    similarity_rows(backbone, context.graph, self.representation, self.similarity, self.chunk_size)
+                    if self.similarity_source == "backbone"
+                    else structural_rows(tails, self.similarity_source, self.chunk_size)
+                )
                 caches.append(
                     build_similarity_cache(
                         rows, tails.counts, self.temperature, self.top_k, self.include_self, self.weighting
                     )
                 )
             self.caches = caches
+            self.build_tables()
         finally:
             backbone.train(was_training)
         self.last_refresh_seconds = time.perf_counter() - start
         return self.last_refresh_seconds
+
+    def build_tables(self) -> None:
+        """The per-relation draw tables of the current caches (``None`` for a graph over the budget)."""
+        self.tables = [
+            build_entity_table(cache, tails, context.graph.num_nodes, self.max_table_entries)
+            for cache, tails, context in zip(self.caches, self.tails, self.graphs, strict=True)
+        ]
 
     def _refresh_from(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.refresh(backbone_of(pl_module))
@@ -249,6 +322,7 @@ class KMASSampler(NegativeSampler):
             self.tails = [context.graph.cached("kmas_relation_tails", relation_tails) for context in self.graphs]
         if len(self.caches) == len(self.graphs):  # restored from a checkpoint
             self.caches = [cache.to(pl_module.device) for cache in self.caches]
+            self.build_tables()
         elif self.last_refresh_step is None:  # a fresh run
             self._refresh_from(trainer, pl_module)
         else:  # resumed without cached tables: rebuild from the restored weights, keep the refresh times
@@ -296,5 +370,7 @@ class KMASSampler(NegativeSampler):
         caches = state_dict.get("caches")
         if caches is not None and (not self.graphs or len(caches) == len(self.graphs)):
             self.caches = [SimilarityCache(**cache) for cache in caches]
+            if self.graphs:
+                self.build_tables()
         else:  # rebuilt from the restored weights at fit start
-            self.caches = []
+            self.caches, self.tables = [], []

@@ -24,12 +24,16 @@ class KMASDiagnostics(pl.Callback):
     * ``kmas/hard_score_mean`` and ``kmas/random_score_mean``: the backbone's mean score of the hard and of
       the other valid negatives of the first ``batch_size`` positives, scored as training scores them (one
       no-grad forward in eval mode, the batch's edges hidden);
-    * ``kmas/false_negative_rate``: the share of hard negatives that are true facts the data root holds
-      about the training graph beyond its training triples (:meth:`SplitSource.held_out_facts`: validation
-      and test triples, unused files of the dataset's folders, the graph it was cut from); not logged when
-      there are none. The sources are logged once per graph and kept in ``sources``.
+    * ``kmas/hard_above_positive`` and ``kmas/random_above_positive``: the share of those hard and other
+      negatives that score above their positive (the ones the self-adversarial loss weighs most);
+    * ``kmas/false_negative_rate`` and ``kmas/random_false_negative_rate``: the share of hard and of other
+      negatives (whole batch) that are true facts the data root holds about the training graph beyond its
+      training triples (:meth:`SplitSource.held_out_facts`: validation and test triples, unused files of the
+      dataset's folders, the graph it was cut from); not logged when there are none. The sources are logged
+      once per graph and kept in ``sources``.
 
-    :class:`~lit_kgns.samplers.KMASSampler` runs one itself when ``diagnostics_every_n_steps`` is set.
+    :class:`~lit_kgns.samplers.KMASSampler` runs one itself when ``diagnostics_every_n_steps`` is set; added to
+    the Trainer's callbacks beside any other sampler, it logs the ``random_*`` figures of its negatives.
     """
 
     def __init__(self, every_n_steps: int = 50, batch_size: int = 8) -> None:
@@ -50,7 +54,7 @@ class KMASDiagnostics(pl.Callback):
     ) -> None:
         negatives: NegativeBatch | None = batch.get("negatives")
         # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
-        if negatives is None or negatives.hard is None or (trainer.global_step - 1) % self.every_n_steps:
+        if negatives is None or (trainer.global_step - 1) % self.every_n_steps:
             return
         graph_id = int(batch["graph"])
         graph = split_source(trainer).train_splits[graph_id].graph
@@ -67,23 +71,26 @@ class KMASDiagnostics(pl.Callback):
         negatives: NegativeBatch,
         graph_id: int,
     ) -> dict[str, float]:
-        assert negatives.hard is not None
-        hard = negatives.hard
+        hard = negatives.hard if negatives.hard is not None else torch.zeros_like(negatives.mask)
+        groups = {"": hard, "random_": ~hard & negatives.mask}
         result: dict[str, float] = {}
         targets = self.known_facts(trainer, graph_id, graph.device)
-        if targets is not None and bool(hard.any()):
+        if targets is not None:
             queries = negatives.queries(positives, graph.num_direct_relations)
             true = targets.contains(
                 queries.anchors.unsqueeze(1), queries.query_relations.unsqueeze(1), negatives.entities
             )
-            result["kmas/false_negative_rate"] = float(true[hard].float().mean())
+            for prefix, slots in groups.items():
+                if bool(slots.any()):
+                    result[f"kmas/{prefix}false_negative_rate"] = float(true[slots].float().mean())
         n = min(self.batch_size, len(positives))
-        scores = diagnostic_scores(backbone_of(pl_module), graph, positives[:n], negatives.rows(n))[:, 1:]
-        hard_slots, random_slots = hard[:n], ~hard[:n] & negatives.mask[:n]
-        if bool(hard_slots.any()):
-            result["kmas/hard_score_mean"] = float(scores[hard_slots].mean())
-        if bool(random_slots.any()):
-            result["kmas/random_score_mean"] = float(scores[random_slots].mean())
+        scores = diagnostic_scores(backbone_of(pl_module), graph, positives[:n], negatives.rows(n))
+        above = scores[:, 1:] > scores[:, :1]
+        for prefix, slots in groups.items():
+            kind = prefix or "hard_"
+            if bool(slots[:n].any()):
+                result[f"kmas/{kind}score_mean"] = float(scores[:, 1:][slots[:n]].mean())
+                result[f"kmas/{kind}above_positive"] = float(above[slots[:n]].float().mean())
         return result
 
     def known_facts(self, trainer: pl.Trainer, graph_id: int, device: torch.device) -> TripleIndex | None:

@@ -25,6 +25,7 @@ from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import KGGraph
 
 Similarity = Literal["cosine", "dot"]
+SimilaritySource = Literal["backbone", "jaccard", "typed"]
 Representation = Literal["query", "query_diagonal", "mean"]
 Weighting = Literal["incidence", "relation"]
 
@@ -143,6 +144,41 @@ def similarity_rows(
             for query_ids in torch.arange(graph.num_relations, device=device).split(chunk_size)
         ]
     return rows
+
+
+def structural_rows(tails: RelationTails, source: str, chunk_size: int) -> list[tuple[Tensor, Tensor]]:
+    """Similarity rows that read the graph, not a model (the ablations of where similarity comes from).
+
+    * ``jaccard``: ``s(q, r') = ½ [J(tails(q), tails(r')) + J(heads(q), heads(r'))]``, the Jaccard overlaps of
+      the two relations' tail sets and of their head sets (``heads(q) = tails(q⁻¹)``), in ``[0, 1]``;
+    * ``typed``: the query relation alone (``0`` on the diagonal, ``-inf`` elsewhere), so that a hard draw
+      is a uniform tail of the query relation itself: typed sampling.
+    """
+    num_relations = len(tails.counts)
+    device = tails.offsets.device
+    if source == "typed":
+        rows = []
+        for query_ids in torch.arange(num_relations, device=device).split(chunk_size):
+            scores = torch.full((len(query_ids), num_relations), float("-inf"), device=device)
+            scores[torch.arange(len(query_ids), device=device), query_ids] = 0.0
+            rows.append((query_ids, scores))
+        return rows
+    relation_of_pair = torch.repeat_interleave(torch.arange(num_relations, device=device), tails.counts)
+    num_nodes = int(tails.entities.max()) + 1 if len(tails.entities) else 1
+    # |tails(q) ∩ tails(r')| as incidence products over chunks of entities: (2R, 2R) at any graph size
+    shared = torch.zeros(num_relations, num_relations, device=device)
+    entities_per_chunk = max(1, (1 << 24) // max(num_relations, 1))
+    for first in range(0, num_nodes, entities_per_chunk):
+        inside = (tails.entities >= first) & (tails.entities < first + entities_per_chunk)
+        incidence = torch.zeros(num_relations, min(entities_per_chunk, num_nodes - first), device=device)
+        incidence[relation_of_pair[inside], tails.entities[inside] - first] = 1.0
+        shared += incidence @ incidence.t()
+    counts = tails.counts.float()
+    union = counts.unsqueeze(1) + counts.unsqueeze(0) - shared
+    tail_overlap = shared / union.clamp(min=1)
+    inverse = (torch.arange(num_relations, device=device) + num_relations // 2) % num_relations
+    overlap = (tail_overlap + tail_overlap[inverse][:, inverse]) / 2
+    return [(ids, overlap[ids]) for ids in torch.arange(num_relations, device=device).split(chunk_size)]
 
 
 def build_similarity_cache(

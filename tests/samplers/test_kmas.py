@@ -220,10 +220,10 @@ class RecordingKMAS(KMASSampler):
         super().__init__(**kwargs)
         self.drawn: list[Tensor] = []
 
-    def draw(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor, Tensor]:
-        entities, mask, hard = super().draw(positives, head_corrupted, graph_id)
-        self.drawn.append(entities.clone())
-        return entities, mask, hard
+    def draw(self, positives: Tensor, head_corrupted: Tensor, graph_id: int):
+        drawn = super().draw(positives, head_corrupted, graph_id)
+        self.drawn.append(drawn[0].clone())
+        return drawn
 
 
 def sgd(parameters) -> torch.optim.Optimizer:

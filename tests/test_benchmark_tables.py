@@ -115,3 +115,32 @@ def test_a_pretraining_results_folder_resumes_only_runs_of_the_same_mixture(comm
     # a row without its mixture (a CSV from before the column) is refused with its line, not taken for either
     with pytest.raises(ValueError, match=r"results.csv, line 3: mixture is None, expected one of small, medium"):
         kmas_pretraining.rows_of_mixture([rows[0], {k: v for k, v in rows[1].items() if k != "mixture"}], "small", path)
+
+
+def test_each_ablation_level_pairs_kmas_with_the_uniform_arm_that_shares_everything_else(common) -> None:
+    import kmas_arms
+
+    mechanisms = {"loss weighting": [("T = 1", "u", "k"), ("T = 0", "u_t0", "k_t0")], "source": [("x", "u", "k_x")]}
+    assert kmas_arms.arms_of(mechanisms, ["all"]) == ["u", "k", "u_t0", "k_t0", "k_x"]
+    assert kmas_arms.arms_of(mechanisms, ["source"]) == ["u", "k_x"]
+    rows = [
+        *_rows("u", "g1", {1: 0.5, 2: 0.6}),
+        *_rows("k", "g1", {1: 0.4, 2: 0.6}),
+        *_rows("u_t0", "g1", {1: 0.3, 2: 0.4}),
+        *_rows("k_t0", "g1", {1: 0.4, 2: 0.5}),
+    ]
+    report = kmas_arms.ablation_report(rows, mechanisms, "Ablations", "python x.py").splitlines()
+    # T = 0 is paired with its own uniform arm (+0.1 on both seeds), not with the T = 1 one
+    assert "| **mean of 1 graph** | k_t0 | 2 | 0.4500 ± 0.0707 | +0.1000 [+0.1000, +0.1000] (n=2) |" in report
+    assert "| **mean of 1 graph** | k | 2 | 0.5000 ± 0.1414 | -0.0500 [-0.6853, +0.5853] (n=2) |" in report
+    assert report[report.index("### x: `k_x` against `u`") + 2] == "Not run yet."
+
+
+def test_curves_belong_to_the_longest_arm_their_folder_ends_with(common) -> None:
+    from kmas_curves import arm_of
+
+    arms = ["strict_uniform", "strict_uniform_t0", "kmas_paper", "kmas_paper_t0"]
+    assert arm_of("grail_nell_v2_kmas_paper_t0", arms) == "kmas_paper_t0"
+    assert arm_of("ingram_nl_25_strict_uniform", arms) == "strict_uniform"
+    assert arm_of("kmas_paper", arms) == "kmas_paper"  # pretraining runs are named by their arm alone
+    assert arm_of("grail_nell_v2_kmas_wide", arms) is None

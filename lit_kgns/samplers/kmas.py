@@ -1,9 +1,8 @@
 """KMAS-style hybrid negatives: hard ones from the backbone's own relation similarities, the rest uniform.
 
-Liu et al. (2026, arXiv 2605.27023) draw hard negatives from entity distributions weighted by the
-similarity of relation embeddings produced by the foundation model's relation encoder, mixed with random
-negatives at a scheduled ratio. Only the abstract is public; the concrete choices (similarity, conditioning,
-weighting, filtering; :mod:`lit_kgns.samplers.kmas_similarity`) are this project's and are all options.
+Liu et al. (2026, arXiv 2605.27023) draw hard negatives from entity distributions weighted by the similarity
+of the relation encoder's embeddings, mixed with random ones at a scheduled ratio. No code was published: the
+concrete choices (:mod:`lit_kgns.samplers.kmas_similarity`) are this project's, and all are options.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
-from lit_kgns.data.triple_index import QueryAnswers
 from lit_kgns.errors import ConfigError
 from lit_kgns.negatives import NegativeBatch
 from lit_kgns.options import check_choice, check_period
 from lit_kgns.samplers.base import NegativeSampler, backbone_of
 from lit_kgns.samplers.kmas_diagnostics import KMASDiagnostics
+from lit_kgns.samplers.kmas_draws import Retries, candidate_draw, filtered_hard_draws, hybrid_draws, log_q_offsets
 from lit_kgns.samplers.kmas_similarity import (
     RelationTails,
     Representation,
@@ -31,12 +30,9 @@ from lit_kgns.samplers.kmas_similarity import (
     SimilaritySource,
     Weighting,
     build_similarity_cache,
-    draw_hard,
-    earlier_copies,
     hard_probabilities,
+    relation_similarity_rows,
     relation_tails,
-    similarity_rows,
-    structural_rows,
 )
 from lit_kgns.samplers.kmas_tables import DEFAULT_MAX_TABLE_ENTRIES, EntityTable, build_entity_table
 from lit_kgns.samplers.schedule import HardRatioSchedule
@@ -48,30 +44,20 @@ class KMASSampler(NegativeSampler):
     the rest strict uniform (as :class:`~lit_kgns.samplers.StrictUniformSampler`).
 
     Cache: at every refresh (every ``refresh_every_n_steps`` optimizer steps, else every
-    ``refresh_every_n_epochs`` epochs at the epoch start; at fit start in any case) the
-    backbone's relation representations are read under ``torch.no_grad()`` in eval mode (training mode is
-    restored) and turned into one :class:`SimilarityCache` per training graph (see :func:`similarity_rows`
-    for ``representation``). Under DDP the cache is a deterministic function of the parameters, which DDP
-    keeps identical, so every rank computes it itself: no communication, identical caches.
+    ``refresh_every_n_epochs`` epochs; at fit start in any case) the backbone's relation representations are
+    read without gradient in eval mode and turned into one :class:`SimilarityCache` and draw table per
+    training graph. Under DDP they are a deterministic function of the parameters, which DDP keeps identical,
+    so every rank computes them itself: no communication, identical caches.
 
-    Sampling, per batch (vectorised, no loop over triples): ``k_hard = round(ρ K)`` hard candidates fill
-    the first slots, strict-uniform draws the other ``K - k_hard``; a hard candidate equal to the positive's
-    answer or forming a known training triple with the query is redrawn up to ``max_retries`` times, then
-    its slot takes one uniform draw (left out of the loss if that too is an answer). With ``ρ = 0`` no hard
-    draw happens and the negatives equal the strict uniform sampler's, draw for draw.
-    Hard candidates come from per-relation draw tables built at refresh time
-    (:mod:`lit_kgns.samplers.kmas_tables`): a batch costs a binary search per slot, as the log-q
-    probabilities do; a graph whose table would exceed ``max_table_entries`` draws relation first, tail second.
+    Sampling, per batch (vectorised): :mod:`lit_kgns.samplers.kmas_draws` from the per-relation draw tables
+    of :mod:`lit_kgns.samplers.kmas_tables` (relation first, tail second for a graph over
+    ``max_table_entries``); with ``ρ = 0`` the negatives equal the strict uniform sampler's, draw for draw.
 
     Resume: ``state_dict`` holds the seed, the last refresh step/epoch and (``cache_in_checkpoint``) the
-    small ``(2R, k)`` tables, so a resumed run draws exactly the negatives of the uninterrupted one; without
-    them the cache is rebuilt from the restored weights at fit start. The ratio follows the restored
-    ``trainer.global_step``.
+    ``(2R, k)`` caches (the draw tables follow from them), so a resumed run draws exactly the negatives of
+    the uninterrupted one; else they are rebuilt from the restored weights. The ratio follows the step.
 
-    Defaults: the method as published (README, KMAS): similarities from the backbone's current relation
-    representations, sharp (``τ = 0.1``, the 16 most similar relations), weighted head/tail distributions, the
-    hybrid with strict uniform under the warm-up → rise → decay schedule, and nothing in the loss that
-    undoes the hardness (no log-q correction, hard weight 1, no guard). The guards are options for ablations.
+    Defaults: the method as published (README, KMAS); no option that undoes the hardness in the loss is on.
 
     Args:
         schedule: hard ratio over training; ``None`` for :class:`HardRatioSchedule` defaults.
@@ -81,8 +67,7 @@ class KMASSampler(NegativeSampler):
             ``typed`` (the query relation alone: uniform tails of the query relation, needs ``include_self``).
         temperature: ``τ`` of the softmax over similarities.
         top_k: keep the ``k`` most similar relations per query (``None``: all ``2R``).
-        include_self: whether a relation counts as similar to itself (its own other tails are the most
-            type-consistent negatives).
+        include_self: whether a relation counts as similar to itself.
         representation: ``query``, ``query_diagonal`` or ``mean`` for query-conditioned backbones.
         weighting: ``incidence`` (relation weight × its number of tails) or ``relation`` (weight alone).
         refresh_every_n_steps, refresh_every_n_epochs: refresh period (steps take precedence; ``None`` never).
@@ -96,10 +81,9 @@ class KMASSampler(NegativeSampler):
         semi_hard_margin: ``δ``: a hard slot whose detached score is at least the positive's minus ``δ``
             leaves the loss (the likeliest false negatives); ``None``: no guard.
         log_q_correction: ``α`` in ``[0, 1]``: a hard slot's adversarial logit is shifted by
-            ``-α log(q(e) N)`` (``q(e)``: the probability that the hard draw gives ``e``). ``α = 1`` weighs a
-            hard slot as if it had been drawn uniformly: the self-adversarial weights become an importance-
-            sampling estimate of the *uniform* objective, so the loss equals strict uniform's in expectation
-            and only its variance differs. ``0`` (default): no correction.
+            ``-α log(q(e) N)`` (``q(e)``: the probability of drawing ``e``). ``α = 1`` makes the adversarial
+            weights an importance-sampling estimate of the *uniform* objective: strict uniform's loss in
+            expectation, only its variance differs. ``0`` (default): no correction.
         max_table_entries: largest per-relation draw table (entries before merging) built per graph.
         kwargs: ``num_negatives``, ``side``, ``seed`` of :class:`~lit_kgns.samplers.base.NegativeSampler`.
     """
@@ -135,18 +119,18 @@ class KMASSampler(NegativeSampler):
             raise ConfigError("similarity_source 'typed' draws the query relation's own tails: needs include_self")
         check_choice("representation", representation, Representation)
         check_choice("weighting", weighting, Weighting)
-        if temperature <= 0:
-            raise ConfigError(f"temperature must be positive, got {temperature}")
         periods = {"top_k": top_k, "diagnostics_every_n_steps": diagnostics_every_n_steps}
         periods |= {"refresh_every_n_steps": refresh_every_n_steps, "refresh_every_n_epochs": refresh_every_n_epochs}
         for name, value in periods.items():
             check_period(name, value)
         if chunk_size < 1 or diagnostics_batch_size < 1 or max_retries < 0:
             raise ConfigError("chunk_size and diagnostics_batch_size must be positive, max_retries non-negative")
-        if not 0 < hard_weight <= 1:
-            raise ConfigError(f"hard_weight must be in (0, 1], got {hard_weight}")
-        if not 0 <= log_q_correction <= 1:
-            raise ConfigError(f"log_q_correction must be in [0, 1], got {log_q_correction}")
+        ranges = [("temperature", temperature, temperature > 0, "positive")]
+        ranges += [("hard_weight", hard_weight, 0 < hard_weight <= 1, "in (0, 1]")]
+        ranges += [("log_q_correction", log_q_correction, 0 <= log_q_correction <= 1, "in [0, 1]")]
+        for name, value, within, expected in ranges:
+            if not within:
+                raise ConfigError(f"{name} must be {expected}, got {value}")
         self.schedule = schedule if schedule is not None else HardRatioSchedule()
         self.similarity = similarity
         self.similarity_source = similarity_source
@@ -186,12 +170,10 @@ class KMASSampler(NegativeSampler):
         if self.log_q_correction > 0 and bool(hard.any()):
             if probabilities is None:  # drawn relation first, tail second: q(e) by a search over the k relations
                 query_relations = self.queries(positives, head_corrupted, graph_id).query_relations
-                probabilities = hard_probabilities(
-                    self.caches[graph_id], self.tails[graph_id], query_relations, entities
-                )
-            q_times_n = probabilities * self.graphs[graph_id].graph.num_nodes
-            shift = -self.log_q_correction * torch.log(q_times_n.clamp(min=1e-12))
-            negatives.weight_offsets = torch.where(hard, shift, 0.0)
+                cache, tails = self.caches[graph_id], self.tails[graph_id]
+                probabilities = hard_probabilities(cache, tails, query_relations, entities)
+            num_nodes = self.graphs[graph_id].graph.num_nodes
+            negatives.weight_offsets = log_q_offsets(probabilities, hard, num_nodes, self.log_q_correction)
         return negatives
 
     def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
@@ -201,72 +183,18 @@ class KMASSampler(NegativeSampler):
     def draw(
         self, positives: Tensor, head_corrupted: Tensor, graph_id: int
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        """``(entities, mask, hard, probabilities)``, all ``(B, K)``: the first ``round(ρ K)`` slots hold valid
-        hard candidates where one was found (``hard`` marks them), the rest strict-uniform draws; ``q(e)`` of
-        the hard slots where the draw table gave it (``None`` otherwise)."""
+        """``(entities, mask, hard, probabilities)`` of :func:`~lit_kgns.samplers.kmas_draws.hybrid_draws`;
+        with ``ρ = 0`` (or no cache yet) the strict uniform sampler's draws, from the same generator."""
         queries = self.queries(positives, head_corrupted, graph_id)
         known = self.graphs[graph_id].known.batch(queries.anchors, queries.query_relations, also=queries.answers)
         num_hard = round(self.hard_ratio * self.num_negatives) if graph_id < len(self.caches) else 0
-        if num_hard == 0:  # the strict uniform sampler's draws, from the same generator
+        if num_hard == 0:
             entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
             return entities, mask, torch.zeros_like(mask), None
-        hard, hard_q, valid = self.draw_filtered(known, graph_id, queries.query_relations, num_hard)
-        uniform, uniform_valid = draw_non_answers(known, self.num_negatives - num_hard, self.generator)
-        # a hard slot left without a valid candidate takes one uniform draw (valid unless it is an answer too)
-        rows, columns = (~valid).nonzero(as_tuple=True)
-        fallback = torch.randint(known.num_nodes, rows.shape, generator=self.generator, device=rows.device)
-        hard_slots = hard.clone()
-        hard_slots[rows, columns] = fallback
-        usable = valid.clone()
-        usable[rows, columns] = ~known.contains_pairs(rows, fallback)
-        entities = torch.cat([hard_slots, uniform], dim=1)
-        mask = torch.cat([usable, uniform_valid], dim=1)
-        hard_mask = torch.cat([valid, torch.zeros_like(uniform_valid)], dim=1)
-        probabilities = (
-            None if hard_q is None else torch.cat([hard_q, torch.zeros(uniform.shape, device=uniform.device)], 1)
-        )
-        return entities, mask, hard_mask, probabilities
-
-    def draw_filtered(
-        self, known: QueryAnswers, graph_id: int, query_relations: Tensor, num_hard: int
-    ) -> tuple[Tensor, Tensor | None, Tensor]:
-        """Hard candidates ``(B, num_hard)``, their ``q(e)`` (``None`` without a draw table) and whether each
-        is a valid negative (not a known answer; with ``unique_hard`` not a copy of a slot to its left).
-
-        An invalid slot gets up to ``max_retries`` more candidates, the first valid one wins: drawn at once
-        for all invalid slots (one round), or one a round with ``unique_hard``, where a redraw can be a copy
-        again."""
-        entities, probabilities, valid = self.draw_candidates(graph_id, query_relations, num_hard)
-        valid = valid & ~known.contains(entities)
-        rounds, tries = (self.max_retries, 1) if self.unique_hard else (min(self.max_retries, 1), self.max_retries)
-        for _ in range(rounds + 1):
-            if self.unique_hard:
-                valid = valid & ~earlier_copies(entities, valid)
-            rows, columns = (~valid).nonzero(as_tuple=True)
-            if rounds == 0 or len(rows) == 0:
-                break
-            rounds -= 1
-            drawn, drawn_q, ok = self.draw_candidates(graph_id, query_relations[rows], tries)
-            ok = ok & ~known.contains_pairs(rows.unsqueeze(1).expand_as(drawn), drawn)
-            first = ok.int().argmax(1, keepdim=True)  # the first valid try (any, where none is)
-            found = ok.any(1)
-            entities[rows, columns] = torch.where(found, drawn.gather(1, first).squeeze(1), entities[rows, columns])
-            if probabilities is not None and drawn_q is not None:
-                chosen_q = drawn_q.gather(1, first).squeeze(1)
-                probabilities[rows, columns] = torch.where(found, chosen_q, probabilities[rows, columns])
-            valid[rows, columns] = found
-        return entities, probabilities, valid
-
-    def draw_candidates(
-        self, graph_id: int, query_relations: Tensor, num_samples: int
-    ) -> tuple[Tensor, Tensor | None, Tensor]:
-        """``(entities, q(e) or None, drawn)`` ``(B, num_samples)`` from the draw table, else relation first."""
-        table = self.tables[graph_id]
-        if table is not None:
-            return table.draw(query_relations, num_samples, self.generator)
-        cache, tails = self.caches[graph_id], self.tails[graph_id]
-        entities, drawn = draw_hard(cache, tails, query_relations, num_samples, self.generator)
-        return entities, None, drawn
+        retries = Retries(self.max_retries, self.unique_hard)
+        draw = candidate_draw(self.tables[graph_id], self.caches[graph_id], self.tails[graph_id], self.generator)
+        hard = filtered_hard_draws(known, draw, queries.query_relations, num_hard, retries)
+        return hybrid_draws(known, hard, self.num_negatives, self.generator)
 
     # ----------------------------------------------------------------- cache
     def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:
@@ -285,16 +213,12 @@ class KMASSampler(NegativeSampler):
         try:
             caches = []
             for context, tails in zip(self.graphs, self.tails, strict=True):
-                rows = (
-                    similarity_rows(backbone, context.graph, self.representation, self.similarity, self.chunk_size)
-                    if self.similarity_source == "backbone"
-                    else structural_rows(tails, self.similarity_source, self.chunk_size)
+                graph, source = context.graph, self.similarity_source
+                rows = relation_similarity_rows(
+                    source, backbone, graph, tails, self.representation, self.similarity, self.chunk_size
                 )
-                caches.append(
-                    build_similarity_cache(
-                        rows, tails.counts, self.temperature, self.top_k, self.include_self, self.weighting
-                    )
-                )
+                options = (self.temperature, self.top_k, self.include_self, self.weighting)
+                caches.append(build_similarity_cache(rows, tails.counts, *options))
             self.caches = caches
             self.build_tables()
         finally:

@@ -181,6 +181,22 @@ def structural_rows(tails: RelationTails, source: str, chunk_size: int) -> list[
     return [(ids, overlap[ids]) for ids in torch.arange(num_relations, device=device).split(chunk_size)]
 
 
+def relation_similarity_rows(
+    source: str,
+    backbone: KGBackbone,
+    graph: KGGraph,
+    tails: RelationTails,
+    representation: str,
+    similarity: str,
+    chunk_size: int,
+) -> list[tuple[Tensor, Tensor]]:
+    """The rows of ``source``: :func:`similarity_rows` of ``backbone`` for ``backbone``, else
+    :func:`structural_rows` of the graph (``jaccard``, ``typed``)."""
+    if source == "backbone":
+        return similarity_rows(backbone, graph, representation, similarity, chunk_size)
+    return structural_rows(tails, source, chunk_size)
+
+
 def build_similarity_cache(
     rows: list[tuple[Tensor, Tensor]],
     tail_counts: Tensor,

@@ -7,6 +7,7 @@ stored row of the CSVs measured.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from common import paired_table
@@ -124,7 +125,9 @@ def ablation_report(
 def curve_options(save_dir: Path, name: str, seed: int, arm_options: list[str]) -> list[str]:
     """Overrides that keep the run's curves as ``save_dir/name/seed<seed>/metrics.csv``: a CSV logger,
     training metrics every ``CURVE_EVERY_N_STEPS`` steps, and the negatives' diagnostics as often (a
-    diagnostics callback for strict uniform, which has none of its own)."""
+    diagnostics callback for strict uniform, which has none of its own). A folder left there by an
+    interrupted run of the same name and seed is removed first: the run starts its curves anew."""
+    shutil.rmtree(save_dir / name / f"seed{seed}", ignore_errors=True)
     options = [
         "--trainer.logger=pytorch_lightning.loggers.CSVLogger",
         f"--trainer.logger.init_args.save_dir={save_dir}",

@@ -56,6 +56,11 @@ class EntityTable:
     available: Tensor  # (2R,) bool: row q has at least one entity
     num_nodes: int
 
+    def __post_init__(self) -> None:
+        # a row's guide entries, and for an empty row the last entry of the table (its draws are discarded)
+        self.guide_size = self.start.diff().clamp(min=1)
+        self.guide_start = self.start[:-1].clamp(max=max(len(self.guide) - 1, 0))
+
     def draw(
         self, query_relations: Tensor, num_samples: int, generator: torch.Generator
     ) -> tuple[Tensor, Tensor, Tensor]:
@@ -66,14 +71,13 @@ class EntityTable:
         drawn = self.available[query_relations].unsqueeze(1).expand(-1, num_samples)
         if not len(self.keys):
             return torch.zeros(u.shape, dtype=torch.long, device=device), torch.zeros_like(u), drawn & False
-        start = self.start[query_relations].unsqueeze(1)
-        size = (self.start[query_relations + 1].unsqueeze(1) - start).clamp(min=1)
-        bucket = (u.double() * size).long()  # exact: a float32 times a count fits a double
-        position = self.guide[(start + bucket).clamp(max=len(self.guide) - 1)]
+        start = self.guide_start[query_relations].unsqueeze(1)
+        bucket = (u.double() * self.guide_size[query_relations].unsqueeze(1)).long()  # exact in a double
+        position = self.guide[start + bucket]
         # steps right where the cumulative is at most u; each row ends at exactly 1 > u, so a step never
-        # leaves the row (an unavailable row's draw is discarded whatever it is)
+        # leaves the row, nor the table (an unavailable row's draw is discarded whatever it is)
         for _ in range(_GUIDE_STEPS):
-            position = (position + (self.cumulative[position] <= u).long()).clamp(max=len(self.keys) - 1)
+            position += self.cumulative[position] <= u
         behind = (self.cumulative[position] <= u).nonzero(as_tuple=True)
         if len(behind[0]):  # a bucket holding several small probabilities: a binary search finishes those
             target = query_relations[behind[0]].double() + u[behind].double()

@@ -85,7 +85,7 @@ class KMASSampler(NegativeSampler):
             weights an importance-sampling estimate of the *uniform* objective: strict uniform's loss in
             expectation, only its variance differs. ``0`` (default): no correction.
         max_table_entries: largest per-relation draw table (entries before merging) built per graph.
-        kwargs: ``num_negatives``, ``side``, ``seed`` of :class:`~lit_kgns.samplers.base.NegativeSampler`.
+        kwargs: ``num_negatives``, ``side``, ``seed``, ``oracle_filter`` of the base class.
     """
 
     def __init__(

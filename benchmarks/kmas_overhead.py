@@ -144,9 +144,7 @@ def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: s
     options["KMAS, relation then tail, log-q 1"] = (sampler, {"log_q_correction": 1.0, "tables": [None]})
     sampler.hard_ratio = 0.5
     tables = sampler.tables
-    print(
-        f"  sampling alone, {batch_size} x 256 negatives, hard ratio 0.5 (median of 9 interleaved rounds of 20):"
-    )
+    print(f"  sampling alone, {batch_size} x 256 negatives, hard ratio 0.5 (median of 9 interleaved rounds of 20):")
     seconds: dict[str, list[float]] = {name: [] for name in options}
     peaks: dict[str, float] = dict.fromkeys(options, 0.0)
     for _ in range(9):  # interleaved, so that a change of the machine's load reaches every option alike

@@ -143,3 +143,10 @@ def curve_options(save_dir: Path, name: str, seed: int, arm_options: list[str]) 
     else:
         options.append(f"{_KMAS}diagnostics_every_n_steps={CURVE_EVERY_N_STEPS}")
     return options
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (as a command in a results page shows it)."""
+    repo = Path(__file__).resolve().parents[1]
+    resolved = path.resolve()
+    return str(resolved.relative_to(repo)) if resolved.is_relative_to(repo) else str(path)

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from common import append_rows, means_without, paired_table, read_rows, report_result, run_in_processes
-from kmas_arms import ablation_arms, ablation_report, ablations, arms_of, curve_options, kmas_variants
+from kmas_arms import ablation_arms, ablation_report, ablations, arms_of, curve_options, kmas_variants, shown_path
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs/kmas/ultra_3g_finetune.yaml")
@@ -127,7 +127,8 @@ def main() -> None:
     rows = [row for row in done if row["dataset"] in datasets and row["arm"] in args.arms]
     if args.ablation:
         rows = [row for row in done if row["dataset"] in datasets and int(row["steps"]) == args.steps]
-        command = f"python benchmarks/kmas_leak_free.py --datasets {' '.join(datasets)} --ablation all --table-only"
+        command = f"python benchmarks/kmas_leak_free.py --datasets {' '.join(datasets)} --ablation all --table-only "
+        command += f"--out {shown_path(args.out)}"
         report = ablation_report(rows, ABLATIONS, "KMAS ablations, leak-free fine-tuning of ultra_3g", command)
         (args.out / "ablations.md").write_text(report + "\n")
         print(report)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from common import append_rows, means_without, paired_table, read_rows, report_result, run_in_processes
-from kmas_arms import ablation_arms, ablation_report, ablations, arms_of, curve_options, kmas_variants
+from kmas_arms import ablation_arms, ablation_report, ablations, arms_of, curve_options, kmas_variants, shown_path
 
 REPO = Path(__file__).resolve().parents[1]
 MIXTURES = ("small", "medium")
@@ -138,7 +138,7 @@ def main() -> None:
     shown = [row for row in done if int(row["epochs"]) == args.epochs and row["arm"] in args.arms]
     if args.ablation:
         command = f"python benchmarks/kmas_pretraining.py --mixture {args.mixture} --epochs {args.epochs} "
-        command += "--ablation all --table-only"
+        command += f"--ablation all --table-only --out {shown_path(args.out)}"
         title = f"KMAS ablations, pretraining on the {args.mixture} mixture for {args.epochs} epochs, zero-shot"
         every_arm = [row for row in done if int(row["epochs"]) == args.epochs]
         report = ablation_report(every_arm, ABLATIONS, title, command)

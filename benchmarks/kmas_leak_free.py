@@ -124,7 +124,6 @@ def main() -> None:
     ]
     if not args.table_only:
         run_pending(pending, args, results, done)
-    rows = [row for row in done if row["dataset"] in datasets and row["arm"] in args.arms]
     if args.ablation:
         rows = [row for row in done if row["dataset"] in datasets and int(row["steps"]) == args.steps]
         command = f"python benchmarks/kmas_leak_free.py --datasets {' '.join(datasets)} --ablation all --table-only "
@@ -133,6 +132,7 @@ def main() -> None:
         (args.out / "ablations.md").write_text(report + "\n")
         print(report)
         return
+    rows = [row for row in done if row["dataset"] in datasets and row["arm"] in args.arms]
     print(paired_table(rows, baseline="strict_uniform"))
     print(means_without(rows, OVERLAPPING, baseline="strict_uniform", why="test triples seen in pretraining"))
 

@@ -68,6 +68,11 @@ class SimilarityCache:
     def to(self, device: torch.device) -> SimilarityCache:
         return SimilarityCache(self.neighbours.to(device), self.cumulative.to(device), self.available.to(device))
 
+    def weights(self, rows: Tensor | None = None) -> Tensor:
+        """``(rows, k)`` the similar relations' sampling probabilities: the cumulative weights differenced."""
+        cumulative = self.cumulative if rows is None else self.cumulative[rows]
+        return torch.diff(cumulative, dim=1, prepend=torch.zeros_like(cumulative[:, :1])).clamp(min=0)
+
     def state(self) -> dict[str, Tensor]:
         return {
             "neighbours": self.neighbours.cpu(),
@@ -263,8 +268,7 @@ def hard_probabilities(
     num_nodes = int(tails.entities.max()) + 1 if len(tails.entities) else 1
     relation_of_pair = torch.repeat_interleave(torch.arange(len(tails.counts), device=entities.device), tails.counts)
     keys = relation_of_pair * num_nodes + tails.entities  # sorted: relations ascending, tails sorted within
-    cumulative = cache.cumulative[query_relations]  # (B, k)
-    weights = torch.diff(cumulative, dim=1, prepend=torch.zeros_like(cumulative[:, :1]))
+    weights = cache.weights(query_relations)  # (B, k)
     relations = cache.neighbours[query_relations]  # (B, k)
     wanted = relations.unsqueeze(1) * num_nodes + entities.unsqueeze(2)  # (B, n, k)
     position = torch.searchsorted(keys, wanted).clamp(max=max(len(keys) - 1, 0))

@@ -99,8 +99,12 @@ class EntityTable:
 
 def table_entries(cache: SimilarityCache, tails: RelationTails) -> int:
     """Entries of the table before duplicates merge: the tails of every (query, similar relation) pair."""
-    weights = _relation_weights(cache)
-    return int((tails.counts[cache.neighbours] * (weights > 0)).sum())
+    return int(_pair_counts(cache, tails, cache.weights()).sum())
+
+
+def _pair_counts(cache: SimilarityCache, tails: RelationTails, weights: Tensor) -> Tensor:
+    """``(2R, k)`` the tails each (query, similar relation) pair adds to the table (none at weight 0)."""
+    return tails.counts[cache.neighbours] * (weights > 0)
 
 
 def build_entity_table(
@@ -110,13 +114,13 @@ def build_entity_table(
     max_entries: int = DEFAULT_MAX_TABLE_ENTRIES,
 ) -> EntityTable | None:
     """The table of ``cache``'s hard distributions, or ``None`` when it would exceed ``max_entries``."""
-    if table_entries(cache, tails) > max_entries:
+    weights = cache.weights()  # (2R, k)
+    counts = _pair_counts(cache, tails, weights)
+    if int(counts.sum()) > max_entries:
         return None
-    weights = _relation_weights(cache)  # (2R, k)
-    sizes = (tails.counts[cache.neighbours] * (weights > 0)).sum(1)  # (2R,) entries per row, duplicates kept
     keys, probabilities = [], []
-    for rows in _row_chunks(sizes):
-        chunk_keys, chunk_probabilities = _merged_rows(rows, cache, weights, tails, num_nodes)
+    for rows in _row_chunks(counts.sum(1)):  # entries per row, duplicates kept
+        chunk_keys, chunk_probabilities = _merged_rows(rows, cache, weights, counts, tails, num_nodes)
         keys.append(chunk_keys)
         probabilities.append(chunk_probabilities)
     device = cache.neighbours.device
@@ -156,12 +160,6 @@ def build_entity_table(
     )
 
 
-def _relation_weights(cache: SimilarityCache) -> Tensor:
-    """``(2R, k)`` the similar relations' probabilities from the cumulative weights."""
-    cumulative = cache.cumulative
-    return torch.diff(cumulative, dim=1, prepend=torch.zeros_like(cumulative[:, :1])).clamp(min=0)
-
-
 def _row_chunks(sizes: Tensor) -> list[Tensor]:
     """Consecutive query rows grouped so that each group holds about ``_BUILD_CHUNK_ENTRIES`` entries."""
     groups = (sizes.cumsum(0) - sizes) // _BUILD_CHUNK_ENTRIES
@@ -170,13 +168,12 @@ def _row_chunks(sizes: Tensor) -> list[Tensor]:
 
 
 def _merged_rows(
-    rows: Tensor, cache: SimilarityCache, weights: Tensor, tails: RelationTails, num_nodes: int
+    rows: Tensor, cache: SimilarityCache, weights: Tensor, counts: Tensor, tails: RelationTails, num_nodes: int
 ) -> tuple[Tensor, Tensor]:
     """Sorted keys ``q · N + e`` and ``p(e | q)`` of ``rows``, an entity reached by several relations once."""
     relations = cache.neighbours[rows]  # (C, k)
-    counts = tails.counts[relations] * (weights[rows] > 0)
     per_tail = weights[rows] / tails.counts[relations].clamp(min=1).float()  # weight of each of its tails
-    pair, position = expand_ranges(tails.offsets[relations].flatten(), counts.flatten())
+    pair, position = expand_ranges(tails.offsets[relations].flatten(), counts[rows].flatten())
     query = rows.repeat_interleave(relations.shape[1])[pair]
     keys = query * num_nodes + tails.entities[position]
     merged, inverse = torch.unique(keys, return_inverse=True)

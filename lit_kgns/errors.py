@@ -42,3 +42,7 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 
 class SetupError(LitKGNSError, RuntimeError):
     """Pieces of a run that do not fit together (no sampler in the Trainer, no DataModule, ...)."""
+
+
+class DivergedError(LitKGNSError, FloatingPointError):
+    """Training or evaluation met a NaN or infinite loss or score: the weights diverged."""

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.kge import KGEBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
-from lit_kgns.errors import CheckpointError, SetupError
+from lit_kgns.errors import CheckpointError, DivergedError, SetupError
 from lit_kgns.losses import SelfAdversarialBCE
 from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
 from lit_kgns.options import check_choice
 from lit_kgns.scoring import score_candidates, score_queries, score_targets
 
+_DIVERGED_ADVICE = (
+    "Lower the learning rate (--model.optimizer.init_args.lr) or clip gradients (--trainer.gradient_clip_val 1.0)"
+)
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
 
@@ -79,9 +84,17 @@ class KGLinkPrediction(pl.LightningModule):
         self.predict_filtered = predict_filtered
         self.loss = loss if loss is not None else SelfAdversarialBCE()
         self.metrics = nn.ModuleDict()
+        self._last_finite_loss: tuple[int, float] | None = None  # (step, loss), for the message of a divergence
 
     # ----------------------------------------------------------------- checkpoints bound to their data
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        weights = checkpoint["state_dict"].items()
+        broken = [name for name, value in weights if value.is_floating_point() and not value.isfinite().all()]
+        if broken:  # raised before the file is written: no checkpoint of diverged weights, last or best
+            raise DivergedError(
+                f"step {self.global_step}: {len(broken)} weight tensors hold NaN or infinite values (first: "
+                f"{broken[0]}); no checkpoint written. {_DIVERGED_ADVICE}"
+            )
         if self._trainer is not None and self.trainer.datamodule is not None:
             splits = split_source(self.trainer).train_splits
             checkpoint["training_graphs"] = [split.graph.fingerprint() for split in splits]
@@ -127,8 +140,30 @@ class KGLinkPrediction(pl.LightningModule):
             )
         scores = score_candidates(self.backbone, graph, positives, negatives, self.remove_batch_edges)
         loss = self.loss(scores, negatives.loss_mask(scores), **negatives.loss_options())
+        self._check_finite_loss(loss)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(positives))
         return loss
+
+    def _check_finite_loss(self, loss: Tensor) -> None:
+        """A NaN or infinite loss ends the run: its gradients would turn every weight NaN, and NaN scores
+        compare false, so every answer would then rank first (MRR 1.0)."""
+        value = float(loss.detach())
+        if math.isfinite(value):
+            self._last_finite_loss = (self.global_step, value)
+            return
+        last = "no finite loss before it"
+        if self._last_finite_loss is not None:
+            last = f"last finite loss {self._last_finite_loss[1]:.4g} at step {self._last_finite_loss[0]}"
+        raise DivergedError(
+            f"training diverged at step {self.global_step}: train/loss is {value} ({last}). {_DIVERGED_ADVICE}"
+        )
+
+    def on_fit_end(self) -> None:
+        if self.trainer.global_step == 0:
+            rank_zero_warn(
+                "fit ended after 0 optimizer steps (trainer.max_steps, max_epochs, limit_train_batches or "
+                "data.batches_per_epoch): the weights are untrained, and a test after it evaluates them as initialized"
+            )
 
     # ----------------------------------------------------------------- evaluation
     def _metric(self, stage: str, index: int) -> RankingMetrics:
@@ -140,6 +175,7 @@ class KGLinkPrediction(pl.LightningModule):
     def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
         split = split_source(self.trainer).splits(stage)[dataloader_idx]
         queries = score_targets(self.backbone, split, triples)
+        check_finite_scores(queries.scores, split.name)
         ranks, num_negatives = filtered_ranks(queries.scores, queries.answers, queries.known, self.ties)
         self._metric(stage, dataloader_idx).update(ranks, num_negatives)
 
@@ -194,6 +230,7 @@ class KGLinkPrediction(pl.LightningModule):
             scores, known, head_queries, answers = scored.scores, scored.known, scored.head_queries, scored.answers
             queries = torch.cat([batch, batch])[: len(head_queries)]
             queries[torch.arange(len(queries), device=queries.device), torch.where(head_queries, 0, 2)] = -1
+        check_finite_scores(scores, split.name)
         if not self.predict_filtered:
             known = torch.zeros_like(known)
         extra: dict[str, Tensor] = {}
@@ -210,6 +247,17 @@ class KGLinkPrediction(pl.LightningModule):
             "top_entities": top.indices,
             "top_scores": top.values,
         }
+
+
+def check_finite_scores(scores: Tensor, split: str) -> None:
+    """NaN or infinite scores are an error, never a rank: NaN compares false with everything, so with them
+    every true answer would rank first."""
+    finite = torch.isfinite(scores)
+    if not finite.all():
+        raise DivergedError(
+            f"{split}: {int((~finite).sum())} of {scores.numel()} scores are NaN or infinite, so no rank is "
+            f"meaningful: the weights diverged. {_DIVERGED_ADVICE}"
+        )
 
 
 def _check_embedding_graph(stored: list[dict[str, Any]], splits: list[LinkPredictionSplit]) -> None:

@@ -23,6 +23,7 @@ whose Trainer does not accept ``pytorch_lightning`` modules.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import pytorch_lightning as pl
 import yaml
 
 from lit_kgns.cli import cli_main
-from lit_kgns.errors import ConfigError
+from lit_kgns.errors import ConfigError, DivergedError
 
 
 class PruneTrial(pl.Callback):
@@ -66,14 +67,21 @@ def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def run_trial(trial: Any, study_file: dict[str, Any], out: Path) -> float:
-    """Train one trial; its value is the last ``metric`` the run logged."""
+    """Train one trial; its value is the last ``metric`` the run logged, NaN (a failed trial, in Optuna) for a
+    run that diverged."""
     metric = study_file["study"].get("metric", "val/mrr")
     arguments = [item for config in study_file.get("configs", []) for item in ("-c", config)]
     arguments += [*study_file.get("args", []), *suggest(trial, study_file.get("space", {}))]
     arguments += [f"--trainer.default_root_dir={out / f'trial_{trial.number}'}", "--test_after_fit=false"]
     cli = cli_main(arguments, run=False)
     cli.trainer.callbacks.append(PruneTrial(trial, metric))
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    try:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    except DivergedError as diverged:
+        # a failed trial, never a value (NaN scores would have ranked every answer first); the study goes on
+        trial.set_user_attr("diverged", diverged.message())
+        print(f"lit-kgns-tune: trial {trial.number} diverged: {diverged.message()}", file=sys.stderr)
+        return float("nan")
     if metric not in cli.trainer.callback_metrics:
         raise ConfigError(f"study.metric {metric!r} was never logged (validation on?)")
     return float(cli.trainer.callback_metrics[metric])

@@ -224,6 +224,14 @@ CASES: list[tuple[str, list[str], dict[str, str | bytes] | None, int, list[str]]
         ["1 test triples have an entity without edges"],
     ),
     (
+        "a learning rate that diverges",
+        ["--model.optimizer.init_args.lr=1e8", "--trainer.fast_dev_run=5"],
+        {},
+        1,
+        ["training diverged at step", "train/loss is nan", "--trainer.gradient_clip_val"],
+    ),
+    ("no training step", ["--trainer.fast_dev_run=false", "--trainer.max_steps=0"], {}, 0, ["weights are untrained"]),
+    (
         "num_negatives above the entities",
         ["--sampler.init_args.num_negatives=64"],
         {},

@@ -66,3 +66,22 @@ def test_a_space_entry_without_range_or_choices_is_named() -> None:
     trial = optuna.trial.FixedTrial({})
     with pytest.raises(ConfigError, match=r"space.model.x: expected"):
         tuning.suggest(trial, {"model.x": {"value": 3}})
+
+
+def test_a_trial_that_diverges_fails_instead_of_scoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NaN scores would rank every answer first: such a trial once finished "with value 1.0, best"."""
+    monkeypatch.setattr("sys.argv", ["lit-kgns-tune"])
+    path = study_file(tmp_path)
+    path.write_text(
+        path.read_text()
+        .replace("n_trials: 3", "n_trials: 1")
+        .replace("{low: 0.001, high: 0.01, log: true}", "{choices: [1.0e+8]}")
+    )
+    study = tuning.tune(path, tmp_path / "runs")
+    (trial,) = study.trials
+    assert trial.state.name == "FAIL" and trial.value is None
+    assert "diverged" in trial.user_attrs["diverged"] and "gradient_clip_val" in trial.user_attrs["diverged"]
+    assert "lit-kgns-tune: trial 0 diverged: " in capsys.readouterr().err
+    assert "1 fail" in tuning.best_trials_table(study)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import statistics
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import psutil
 
-from lit_kgns.run_many import append_rows, report_result, run_in_processes  # noqa: F401 (the scripts' runner)
+from lit_kgns.child_runs import report_result, run_in_processes  # noqa: F401 (the scripts' runner)
+from lit_kgns.results_csv import append_rows, read_rows  # noqa: F401 (their CSVs)
 
 
 class PeakRSS:
@@ -41,11 +40,6 @@ class PeakRSS:
     @property
     def delta_mb(self) -> float:
         return (self.peak - self.baseline) / 2**20
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a results CSV (none if it does not exist yet): a sweep resumes from them."""
-    return list(csv.DictReader(path.open())) if path.exists() else []
 
 
 def mean_std_table(rows: list[dict[str, str]], key: str, budget: str) -> str:

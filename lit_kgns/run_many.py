@@ -8,32 +8,34 @@ means beside the published ones, and the configs side by side over the graphs th
 ``zero_shot`` runs ``lit-kgns test``; ``finetune`` runs ``lit-kgns fit --test_after_fit true`` with upstream
 ULTRA's per-graph budgets (``script/run_many.py``: epochs and batches per epoch, :data:`FINETUNE_BUDGETS`);
 ``scratch`` trains from the config's initial weights with upstream's train-from-scratch budget (10 epochs of
-at most 1,000 batches). Finished ``(config, mode, dataset, seed)`` rows are skipped on a rerun. Arguments after
-``--`` go to every run (e.g. ``-- --trainer.accelerator gpu``); ``--table-only`` rewrites the tables of the
-finished runs of the given configs and datasets without running anything.
+at most 1,000 batches). Finished ``(config, mode, dataset, seed)`` rows are skipped on a rerun (a damaged
+CSV line is skipped with a warning, and its run done again); Ctrl-C stops the runs under way. Arguments after
+``--`` go to every run (e.g. ``-- --trainer.accelerator gpu``) but cannot set the dataset, seed, folder or
+budget of a run; each row records the dataset, seed and run folder the run itself resolved. ``--table-only``
+rewrites the tables of the finished runs of the given configs and datasets without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
 import re
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from tqdm import tqdm
 
+from lit_kgns.child_runs import report_result, run_in_processes, terminate_as_interrupt
 from lit_kgns.data.groups import expand_groups
+from lit_kgns.errors import ConfigError
+from lit_kgns.results_csv import append_rows, read_rows
 from lit_kgns.run_tables import METRICS, comparison_table, group_of, results_table
 
 Mode = Literal["zero_shot", "finetune", "scratch"]
-FIELDS = ["config", "mode", "dataset", "group", "seed", *METRICS, "seconds"]
+FIELDS = ["config", "mode", "dataset", "group", "seed", *METRICS, "seconds", "run_dir"]
+# options run-many sets for every run (the CSV records them), and for trained runs the budget
+OWNED = ("--data.dataset", "--seed_everything", "--trainer.default_root_dir")
+TRAINED_OWNED = ("--trainer.max_epochs", "--data.batches_per_epoch", "--test_after_fit")
 # upstream ULTRA script/run_many.py fine-tuning budgets: (name pattern, epochs, batches per epoch or None: full)
 FINETUNE_BUDGETS: tuple[tuple[str, int, int | None], ...] = (
     (r"grail_(fb237|wn18rr)_v\d", 1, None),
@@ -58,75 +60,58 @@ def budget(dataset: str, mode: Mode) -> tuple[int, int | None]:
     return 1, None
 
 
+def check_extra(extra: list[str], mode: Mode) -> None:
+    """Arguments after ``--`` may not set what run-many sets for each run (and records in its CSV)."""
+    owned = [*OWNED, *(TRAINED_OWNED if mode != "zero_shot" else ())]
+    given = {argument.split("=", 1)[0] for argument in extra if argument.startswith("--")}
+    clash = [option for option in owned if option in given]
+    if clash:
+        raise ConfigError(
+            f"{clash[0]} after --: run-many sets it for each run ({', '.join(owned)}); use its own --datasets, "
+            "--seeds, --out or --mode instead"
+        )
+
+
 def run_arguments(config: str, mode: Mode, dataset: str, seed: int, out: Path, extra: list[str]) -> list[str]:
-    """The ``lit-kgns`` command line of one run."""
-    root = out / "runs" / f"{Path(config).stem}_{mode}_{dataset}_{seed}"
-    common = ["-c", config, f"--data.dataset={dataset}", f"--seed_everything={seed}"]
-    common += ["--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={root}"]
+    """The ``lit-kgns`` command line of one run. ``extra`` (what follows ``--``) comes before the run's own
+    options, so that a ``-c`` file in it cannot replace the dataset, seed or folder the CSV records."""
+    check_extra(extra, mode)
+    common = ["--trainer.enable_progress_bar=false"]
+    own = [
+        f"--data.dataset={dataset}",
+        f"--seed_everything={seed}",
+        f"--trainer.default_root_dir={run_folder(out, config, mode, dataset, seed)}",
+    ]
     if mode == "zero_shot":
-        return ["test", *common, "--trainer.logger=false", *extra]
+        return ["test", "-c", config, *common, "--trainer.logger=false", *extra, *own]
     epochs, batches = budget(dataset, mode)
-    trained = [f"--trainer.max_epochs={epochs}", "--test_after_fit=true"]
+    own += [f"--trainer.max_epochs={epochs}", "--test_after_fit=true"]
     if batches is not None:
-        trained.append(f"--data.batches_per_epoch={batches}")
-    return ["fit", *common, *trained, *extra]
+        own.append(f"--data.batches_per_epoch={batches}")
+    return ["fit", "-c", config, *common, *extra, *own]
 
 
-def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
-    """Append result rows to a CSV, writing the header when the file is new (a sweep resumes from it)."""
-    new_file = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
+def run_name(config: str, mode: Mode, dataset: str, seed: int) -> str:
+    """A file name for one run: a dataset given as a folder path becomes one name (``examples_family``)."""
+    return f"{Path(config).stem}_{mode}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', dataset).strip('_')}_{seed}"
 
 
-def report_result(result: dict[str, Any]) -> None:
-    """Print a child run's result where :func:`run_in_processes` finds it."""
-    print("RESULT " + json.dumps(result), flush=True)
-
-
-def run_in_processes(
-    jobs: list[Any],
-    command: Callable[[Any], list[str]],
-    log_file: Callable[[Any], Path],
-    on_result: Callable[[Any, dict[str, Any], float], None],
-    parallel: int = 1,
-    progress: bool = False,
-) -> None:
-    """Run each job's ``command`` in its own single-threaded process, ``parallel`` at a time, its output in
-    ``log_file(job)``; ``on_result(job, result, seconds)`` receives what the child passed to
-    :func:`report_result`. A failed job is reported with its log and skipped."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    pending, running = list(jobs), []
-    bar = tqdm(total=len(jobs), unit="run", disable=not progress)
-    while pending or running:
-        while pending and len(running) < parallel:
-            job = pending.pop(0)
-            with log_file(job).open("w") as log:
-                process = subprocess.Popen(command(job), stdout=log, stderr=subprocess.STDOUT, env=environment)
-            running.append((process, job, time.perf_counter()))
-        time.sleep(0.5)
-        for entry in [entry for entry in running if entry[0].poll() is not None]:
-            running.remove(entry)
-            process, job, start = entry
-            bar.update(1)
-            lines = [line for line in log_file(job).read_text().splitlines() if line.startswith("RESULT ")]
-            if process.returncode != 0 or not lines:
-                tqdm.write(f"FAILED {job}: see {log_file(job)}")
-                continue
-            on_result(job, json.loads(lines[-1][len("RESULT ") :]), round(time.perf_counter() - start, 1))
-    bar.close()
+def run_folder(out: Path, config: str, mode: Mode, dataset: str, seed: int) -> Path:
+    return out / "runs" / run_name(config, mode, dataset, seed)
 
 
 def single_run(arguments: list[str]) -> None:
-    """One run in this process; prints its test metrics for :func:`run_in_processes`."""
+    """One run in this process; prints its test metrics and what it ran (dataset, seed and folder, as the run
+    resolved them) for :func:`run_in_processes`."""
     from lit_kgns.cli import cli_main
 
     sys.argv = ["lit-kgns"]
-    metrics = cli_main(arguments).trainer.callback_metrics
-    report_result({key: float(metrics[f"test/{key}"]) if f"test/{key}" in metrics else None for key in METRICS})
+    cli = cli_main(arguments)
+    metrics, config = cli.trainer.callback_metrics, cli.config[cli.subcommand]
+    result = {key: float(metrics[f"test/{key}"]) if f"test/{key}" in metrics else None for key in METRICS}
+    dataset = config.data.dataset
+    ran = {"dataset": dataset if isinstance(dataset, str) else "+".join(dataset), "seed": config.seed_everything}
+    report_result({**result, "ran": {**ran, "run_dir": cli.trainer.log_dir}})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,6 +121,22 @@ def main(argv: list[str] | None = None) -> None:
     if argv == ["--single"]:  # a child process: one run, the arguments after --
         single_run(extra)
         return
+    try:
+        with terminate_as_interrupt():
+            run_many(argv, extra)
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            "lit-kgns-run-many: interrupted; the runs under way were stopped, finished ones are in "
+            "the CSV: the same command resumes\n"
+        )
+        raise SystemExit(130) from None
+    except ConfigError as error:
+        sys.stderr.write(f"lit-kgns-run-many: error: {error.message()}\n")
+        raise SystemExit(1) from None
+
+
+def run_many(argv: list[str], extra: list[str]) -> None:
+    """Parse run-many's own options (``argv``), run what the CSV lacks and write the tables."""
     parser = argparse.ArgumentParser(prog="lit-kgns-run-many", description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", required=True, help="model configs (e.g. configs/zero_shot/*.yaml)")
     parser.add_argument("--datasets", nargs="+", required=True, help="dataset names or groups (all, offline, ...)")
@@ -146,12 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side, one thread each")
     parser.add_argument("--table-only", action="store_true", help="write the tables of the finished runs only")
     args = parser.parse_args(argv)
+    check_extra(extra, args.mode)
     if args.data_root is not None:
         extra = [f"--data.root={args.data_root}", *extra]
     datasets = expand_groups(args.datasets, args.data_root)
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.csv"
-    done = list(csv.DictReader(results.open())) if results.exists() else []
+    done = read_rows(results, required=("config", "mode", "dataset", "seed", "mrr"))
     finished = {(row["config"], row["mode"], row["dataset"], int(row["seed"])) for row in done}
     jobs = [
         (config, args.mode, dataset, seed)
@@ -165,12 +167,18 @@ def main(argv: list[str] | None = None) -> None:
         return [sys.executable, "-m", "lit_kgns.run_many", "--single", "--", *run_arguments(*job, args.out, extra)]
 
     def log_file(job: tuple[str, Mode, str, int]) -> Path:
-        return args.out / f"{Path(job[0]).stem}_{job[1]}_{job[2]}_{job[3]}.log"
+        return args.out / f"{run_name(*job)}.log"
 
-    def record(job: tuple[str, Mode, str, int], metrics: dict[str, Any], seconds: float) -> None:
+    def record(job: tuple[str, Mode, str, int], result: dict[str, Any], seconds: float) -> None:
         config, mode, dataset, seed = job
+        ran = result.pop("ran")
+        if (ran["dataset"], ran["seed"]) != (dataset, seed):  # never recorded under another run's name
+            tqdm.write(
+                f"FAILED {job}: the run resolved dataset {ran['dataset']}, seed {ran['seed']}: see {log_file(job)}"
+            )
+            return
         row = {"config": Path(config).stem, "mode": mode, "dataset": dataset, "group": group_of(dataset)}
-        row |= {"seed": seed, **metrics, "seconds": seconds}
+        row |= {"seed": seed, **result, "seconds": seconds, "run_dir": ran["run_dir"]}
         append_rows(results, FIELDS, [row])
         done.append({key: str(value) for key, value in row.items()})
 

@@ -11,6 +11,8 @@ class InterruptAt(pl.Callback):
 
     def __init__(self, step: int) -> None:
         self.step = step
+        # a process started in the background (``nohup ... &``) inherits SIGINT ignored: Ctrl-C must reach it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
         if trainer.global_step == self.step:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from lit_kgns import child_runs
+from lit_kgns import run_many as run_many_module
+from lit_kgns.errors import ConfigError
+from lit_kgns.results_csv import read_rows
 from lit_kgns.run_many import budget, main, run_arguments
 from lit_kgns.run_tables import comparison_table, results_table
 
@@ -22,7 +30,7 @@ def test_budgets_follow_upstream_run_many() -> None:
     assert budget("umls", "scratch") == (10, 1000)
     arguments = run_arguments("c.yaml", "finetune", "codex-m", 7, Path("out"), ["--x=1"])
     assert arguments[:2] == ["fit", "-c"] and "--trainer.max_epochs=1" in arguments
-    assert "--data.batches_per_epoch=4000" in arguments and arguments[-1] == "--x=1"
+    assert "--data.batches_per_epoch=4000" in arguments and "--x=1" in arguments
     assert run_arguments("c.yaml", "zero_shot", "umls", 7, Path("out"), [])[0] == "test"
 
 
@@ -120,3 +128,96 @@ def test_table_only_writes_the_tables_of_the_selected_finished_runs(tmp_path: Pa
     configs = ["configs/zero_shot/trix.yaml", "configs/zero_shot/ultra_3g.yaml"]
     main(["--configs", *configs, "--datasets", "grail_nell_v1", "--out", str(tmp_path), "--table-only"])
     assert "| graph | group | trix | ultra_3g |" in (tmp_path / "results.md").read_text()  # the order given
+
+
+def test_options_after_the_double_dash_cannot_replace_what_a_run_records() -> None:
+    arguments = run_arguments("c.yaml", "zero_shot", "umls", 7, Path("out"), ["-c", "other.yaml"])
+    # a config file after -- comes before the run's own options, which therefore win
+    assert arguments.index("other.yaml") < arguments.index("--data.dataset=umls")
+    assert arguments.index("other.yaml") < arguments.index("--seed_everything=7")
+    for extra in (["--data.dataset=nations"], ["--seed_everything", "3"], ["--trainer.default_root_dir=x"]):
+        with pytest.raises(ConfigError, match=rf"{extra[0].split('=')[0]} after --: run-many sets it"):
+            run_arguments("c.yaml", "zero_shot", "umls", 7, Path("out"), extra)
+    with pytest.raises(ConfigError, match=r"--trainer\.max_epochs after --"):
+        run_arguments("c.yaml", "finetune", "umls", 7, Path("out"), ["--trainer.max_epochs=2"])
+    assert "--trainer.max_epochs=2" in run_arguments(
+        "c.yaml", "zero_shot", "umls", 7, Path("out"), ["--trainer.max_epochs=2"]
+    )
+
+
+def test_each_row_is_what_its_run_resolved_and_a_damaged_row_runs_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-- -c quickstart.yaml`` (dataset umls, seed 0, its own folder) once replaced every run's dataset, seed and
+    folder while the CSV said otherwise; a dataset given as a folder once crashed on its log file's name."""
+    out = tmp_path / "out"
+    config = str(REPO / "configs/quickstart.yaml")
+    argv = ["--configs", config, "--datasets", "nations", str(REPO / "examples/family"), "--seeds", "3"]
+    argv += ["--out", str(out), "--", "-c", config, "--trainer.limit_test_batches=1"]
+    argv += ["--model.backbone.init_args.num_relation_layers=1", "--model.backbone.init_args.num_entity_layers=1"]
+    main(argv)
+    rows = read_rows(out / "results.csv")
+    assert [(row["dataset"], row["seed"]) for row in rows] == [("nations", "3"), (str(REPO / "examples/family"), "3")]
+    for row in rows:
+        run_dir = Path(row["run_dir"])
+        assert run_dir.parent == out / "runs"
+        saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert (saved["data"]["dataset"], saved["seed_everything"]) == (row["dataset"], 3)
+
+    text = (out / "results.csv").read_text()
+    (out / "results.csv").write_text(text[: text.rindex(",")])  # the last append killed half way
+    with pytest.warns(UserWarning, match=r"results\.csv:3: damaged row skipped"):
+        main(argv)
+    again = read_rows(out / "results.csv")
+    assert [row["dataset"] for row in again] == ["nations", str(REPO / "examples/family")]
+    assert again[0] == rows[0] and again[1]["mrr"] == rows[1]["mrr"]  # the same seed, the same number
+
+
+def test_a_clash_after_the_double_dash_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--configs", "c.yaml", "--datasets", "umls", "--out", str(tmp_path), "--", "--data.dataset", "nations"]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err == (
+        "lit-kgns-run-many: error: --data.dataset after --: run-many sets it for each run (--data.dataset, "
+        "--seed_everything, --trainer.default_root_dir); use its own --datasets, --seeds, --out or --mode instead\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_stops_the_children_and_exits_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    processes: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> subprocess.Popen:
+        processes.append(real_popen(*args, **kwargs))
+        return processes[-1]
+
+    real_sleep, pressed = time.sleep, []
+
+    def ctrl_c(seconds: float) -> None:  # pressed once, while the first two children run
+        if not pressed:
+            pressed.append(True)
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(child_runs.subprocess, "Popen", popen)
+    monkeypatch.setattr(child_runs.time, "sleep", ctrl_c)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    with pytest.raises(KeyboardInterrupt):
+        child_runs.run_in_processes([1, 2, 3], lambda job: sleeper, lambda job: tmp_path / f"{job}.log", print, 2)
+    monkeypatch.undo()
+    assert len(processes) == 2 and all(process.poll() is not None for process in processes)  # none left orphaned
+
+    def interrupted(argv: list[str], extra: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_many_module, "run_many", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--configs", "c.yaml", "--datasets", "umls"])
+    assert stopped.value.code == 130
+    error = capsys.readouterr().err
+    assert error.startswith("lit-kgns-run-many: interrupted; the runs under way were stopped")
+    assert len(error.splitlines()) == 1

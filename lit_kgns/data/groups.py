@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lit_kgns.data.catalog import available_datasets, get_entry
+from lit_kgns.data.folders import is_folder_dataset
 from lit_kgns.data.root import resolve_data_root
 
 GROUPS = ("transductive", "inductive_e", "inductive_er", "all", "offline")
@@ -27,7 +28,10 @@ def group_members(group: str, root: str | Path | None = None) -> list[str]:
 
 
 def benchmark_group(name: str) -> str | None:
-    """The benchmark group of dataset ``name`` (its protocol), ``None`` for graphs outside the standard 57."""
+    """The benchmark group of dataset ``name`` (its protocol), ``None`` for graphs outside the standard 57
+    (a folder of the user's own triples included)."""
+    if is_folder_dataset(name):
+        return None
     entry = get_entry(name)
     return entry.setting if entry.in_benchmark else None
 

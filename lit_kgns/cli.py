@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import inspect
-import itertools
 import os
+import signal
 import sys
+from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonargparse import Namespace
 from jsonargparse.typing import import_object
 from pytorch_lightning import Callback, Trainer
 from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lit_kgns.backbones.checkpoints import load_checkpoint_file
+from lit_kgns.config_files import check_config_files, describe_parse_error
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.data.root import DATA_ROOT_ENV
 from lit_kgns.errors import ConfigError, LitKGNSError
@@ -134,9 +136,10 @@ def size_from_data(config: Namespace) -> None:
             backbone.init_args[name] = getattr(datamodule, name)
 
 
-def cli_main(args: ArgsType = None, run: bool = True) -> KGCLI:
+def cli_main(args: ArgsType = None, run: bool = True, exit_on_error: bool = True) -> KGCLI:
     """Run the CLI and return it (its trainer, model and datamodule); for notebooks and tests. With
-    ``run=False`` the arguments hold no subcommand and nothing runs: the caller drives ``cli.trainer``."""
+    ``run=False`` the arguments hold no subcommand and nothing runs: the caller drives ``cli.trainer``. With
+    ``exit_on_error=False`` a refused command line raises ``argparse.ArgumentError`` instead of exiting."""
     return KGCLI(
         KGLinkPrediction,
         KGDataModule,
@@ -146,6 +149,7 @@ def cli_main(args: ArgsType = None, run: bool = True) -> KGCLI:
         save_config_kwargs={"overwrite": True},
         args=args,
         run=run,
+        parser_kwargs={"exit_on_error": exit_on_error},
     )
 
 
@@ -159,22 +163,6 @@ def differences(given: dict[str, Any], stored: dict[str, Any], prefix: str = "mo
         elif left != right:
             keys.append(f"{prefix}.{key}")
     return keys
-
-
-def check_config_files(argv: list[str]) -> None:
-    """Each ``-c`` / ``--config`` file exists and is YAML; errors name the file and line (jsonargparse's own
-    message names neither)."""
-    paths = [value for flag, value in itertools.pairwise(argv) if flag in ("-c", "--config")]
-    paths += [argument.split("=", 1)[1] for argument in argv if argument.startswith("--config=")]
-    for path in map(Path, paths):
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-            raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from error
 
 
 def project_error(error: BaseException | None) -> LitKGNSError | None:
@@ -194,7 +182,18 @@ def main() -> None:
     ``LIT_KGNS_TRACEBACK=1``."""
     try:
         check_config_files(sys.argv[1:])
-        cli_main()
+        cli_main(exit_on_error=False)
+    except ArgumentError as refused:  # jsonargparse's: a few lines naming the file and key, not its usage
+        sys.stderr.write(f"lit-kgns: error: {describe_parse_error(refused, sys.argv[1:])}\n")
+        command = sys.argv[1] if sys.argv[1:2] in (["fit"], ["validate"], ["test"], ["predict"]) else "fit"
+        sys.stderr.write(f"  (lit-kgns {command} --help lists the options)\n")
+        raise SystemExit(2) from None
+    except SIGTERMException:  # Lightning ends a run it was asked to stop with SystemExit(0): not a finished run
+        sys.stderr.write(
+            "lit-kgns: stopped by SIGTERM; last.ckpt holds the step it stopped at: the same command with "
+            "--ckpt_path last resumes it\n"
+        )
+        raise SystemExit(128 + signal.SIGTERM) from None
     except Exception as raised:
         # jsonargparse wraps what a constructor raised (a Union-typed option): find the project's error
         error = project_error(raised)

@@ -5,7 +5,10 @@ checkpoints``, or ``<default_root_dir>/checkpoints`` without a logger), refreshe
 ``--checkpoint_every_n_steps`` steps and at each epoch end. ``--ckpt_path last`` resumes the newest of them
 under ``default_root_dir`` and keeps logging into the same version directory, so the same command, repeated
 with ``--ckpt_path last``, continues where the first one stopped (mid-epoch included: the DataModule's
-training loader restores its place in the batch plan).
+training loader restores its place in the batch plan). SIGTERM (how job schedulers stop a job) writes
+``last.ckpt`` at the step it stopped and ``lit-kgns`` exits with status 143 saying how to resume; Ctrl-C
+resumes from the last periodic ``last.ckpt``. On SLURM, Lightning's own auto-requeue is the
+``SLURMEnvironment`` plugin (``--trainer.plugins lightning_fabric.plugins.environments.SLURMEnvironment``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import Logger, TensorBoardLogger
+from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lit_kgns.errors import CheckpointNotFoundError
 
@@ -33,6 +38,13 @@ class ResumeCheckpoint(ModelCheckpoint):
         super().on_train_epoch_end(trainer, pl_module)
         if not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """SIGTERM (a scheduler's preemption) stops training at a batch boundary: ``last.ckpt`` is written there.
+        Ctrl-C can land inside an optimizer step, so it keeps the last periodic ``last.ckpt`` instead."""
+        if isinstance(exception, SIGTERMException) and trainer.state.fn == "fit":
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            rank_zero_info(f"SIGTERM at step {trainer.global_step}: saved {self.last_model_path}")
 
 
 def find_last_checkpoint(root: Path) -> Path:

@@ -1,4 +1,4 @@
-"""A callback that interrupts a run as Ctrl-C would, at a chosen step (used by the resume tests)."""
+"""Callbacks that interrupt a run as Ctrl-C or a job scheduler would, at a chosen step (the resume tests)."""
 
 import os
 import signal
@@ -17,3 +17,14 @@ class InterruptAt(pl.Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
         if trainer.global_step == self.step:
             os.kill(os.getpid(), signal.SIGINT)
+
+
+class TerminateAt(pl.Callback):
+    """Sends SIGTERM (a scheduler's preemption) to its own process when training reaches step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)

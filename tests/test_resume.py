@@ -71,6 +71,21 @@ def test_interrupted_fit_resumed_with_ckpt_path_last_equals_the_uninterrupted_on
     assert test_mrr(resumed.stdout) == test_mrr(full.stdout)
 
 
+def test_sigterm_saves_last_ckpt_where_it_stopped_and_exits_non_zero(tmp_path: Path) -> None:
+    """A preempted job must not look finished to its scheduler (Lightning alone exits 0, without a test)."""
+    terminate = ["--trainer.callbacks+=interrupt.TerminateAt", "--trainer.callbacks.step=4", "--test_after_fit=true"]
+    stopped = lit_kgns("fit", *TINY, *terminate, root=tmp_path, check=False)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    assert stopped.stderr.strip().splitlines()[-1] == (
+        "lit-kgns: stopped by SIGTERM; last.ckpt holds the step it stopped at: the same command with "
+        "--ckpt_path last resumes it"
+    )
+    assert "test/mrr" not in stopped.stdout
+    checkpoint = tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"
+    # the batch under way when the signal came is finished, then the run stops (periodic saves: steps 3, 6)
+    assert torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"] == 5
+
+
 def test_ckpt_path_last_without_a_run_is_a_one_line_error(tmp_path: Path) -> None:
     result = lit_kgns("fit", *TINY, "--ckpt_path=last", root=tmp_path, check=False)
     assert result.returncode == 1

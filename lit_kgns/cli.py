@@ -143,14 +143,38 @@ def cli_main(args: ArgsType = None, run: bool = True, exit_on_error: bool = True
     return KGCLI(
         KGLinkPrediction,
         KGDataModule,
-        subclass_mode_model=False,
-        subclass_mode_data=False,
-        auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
         args=args,
         run=run,
-        parser_kwargs={"exit_on_error": exit_on_error},
+        **_cli_options(exit_on_error),
     )
+
+
+class _ParseOnly(KGCLI):
+    """Parses and checks a command line, builds nothing and leaves the global seed alone."""
+
+    def _set_seed(self) -> None: ...  # LightningCLI's (private) seeding step, skipped: nothing runs
+
+    def before_instantiate_classes(self) -> None: ...
+
+    def instantiate_classes(self) -> None: ...
+
+    def after_instantiate_classes(self) -> None: ...
+
+
+def parse_only(args: list[str]) -> Namespace:
+    """The config ``args`` (no subcommand) resolve to, without loading data or building a model; a refused
+    command line raises ``argparse.ArgumentError``."""
+    return _ParseOnly(KGLinkPrediction, KGDataModule, args=args, run=False, **_cli_options(exit_on_error=False)).config
+
+
+def _cli_options(exit_on_error: bool) -> dict[str, Any]:
+    return {
+        "subclass_mode_model": False,
+        "subclass_mode_data": False,
+        "auto_configure_optimizers": False,
+        "parser_kwargs": {"exit_on_error": exit_on_error},
+    }
 
 
 def differences(given: dict[str, Any], stored: dict[str, Any], prefix: str = "model") -> list[str]:

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import yaml
 
-from lit_kgns.cli import cli_main
-from lit_kgns.errors import ConfigError, DivergedError
+from lit_kgns.cli import cli_main, parse_only
+from lit_kgns.config_files import check_config_files, describe_parse_error
+from lit_kgns.errors import ConfigError, DivergedError, LitKGNSError
 
 
 class PruneTrial(pl.Callback):
@@ -54,16 +56,50 @@ def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> list[str]:
     """Command-line overrides ``--key=value`` for one trial of ``space``."""
     arguments = []
     for key, spec in space.items():
+        check_range(key, spec)
         if "choices" in spec:
             value = trial.suggest_categorical(key, spec["choices"])
         elif isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int):
             value = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
-        elif "low" in spec and "high" in spec:
-            value = trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
         else:
-            raise ConfigError(f"space.{key}: expected {{low, high[, log]}} or {{choices: [...]}}, got {spec}")
+            value = trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
         arguments.append(f"--{key}={value}")
     return arguments
+
+
+def check_range(key: str, spec: Any) -> None:
+    """``spec`` is ``{choices: [a, ...]}`` or ``{low: x, high: y[, log: bool]}`` with numbers ``x < y``."""
+    shape = "expected {low, high[, log]} or {choices: [...]}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"space.{key}: {shape}, got {spec!r}")
+    if "choices" in spec:
+        if not isinstance(spec["choices"], list) or not spec["choices"]:
+            raise ConfigError(f"space.{key}: choices must be a non-empty list, got {spec['choices']!r}")
+        return
+    bounds = (spec.get("low"), spec.get("high"))
+    if not all(isinstance(bound, int | float) and not isinstance(bound, bool) for bound in bounds):
+        raise ConfigError(f"space.{key}: {shape}, got {spec}")
+    if not bounds[0] < bounds[1] or (spec.get("log") and bounds[0] <= 0):
+        raise ConfigError(f"space.{key}: needs low < high (and low > 0 with log), got {spec}")
+
+
+def check_study_keys(study_file: dict[str, Any], path: Path) -> None:
+    """Every config key of the space (and the configs and args) is one the CLI accepts, checked by parsing a
+    trial's command line once, before any trial starts (a trial refused later would stay RUNNING)."""
+    space = study_file.get("space", {})
+    for key, spec in space.items():
+        try:
+            check_range(key, spec)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error.message()}") from None
+    first = {key: spec["choices"][0] if "choices" in spec else spec["low"] for key, spec in space.items()}
+    arguments = [item for config in study_file.get("configs", []) for item in ("-c", str(config))]
+    arguments += [*map(str, study_file.get("args", [])), *(f"--{key}={value}" for key, value in first.items())]
+    try:
+        check_config_files(arguments)
+        parse_only(arguments)
+    except ArgumentError as refused:
+        raise ConfigError(f"{path}: {describe_parse_error(refused, arguments)}") from None
 
 
 def run_trial(trial: Any, study_file: dict[str, Any], out: Path) -> float:
@@ -94,14 +130,22 @@ def tune(study_path: str | Path, out: str | Path = "runs/tune", n_trials: int | 
     from optuna.trial import TrialState
 
     study_file = read_study(Path(study_path))
+    check_study_keys(study_file, Path(study_path))
     settings = study_file["study"]
-    study = optuna.create_study(
-        study_name=settings["name"],
-        storage=settings.get("storage", "sqlite:///runs/studies.db"),
-        direction=settings.get("direction", "maximize"),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=settings.get("startup_trials", 2)),
-        load_if_exists=True,
-    )
+    storage = settings.get("storage", "sqlite:///runs/studies.db")
+    try:
+        study = optuna.create_study(
+            study_name=settings["name"],
+            storage=storage,
+            direction=settings.get("direction", "maximize"),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=settings.get("startup_trials", 2)),
+            load_if_exists=True,
+        )
+    except Exception as error:  # SQLAlchemy's errors, many lines each: the file is not a study database
+        reason = str(error).strip().splitlines()[0][:200]
+        raise ConfigError(
+            f"{study_path}: study.storage {storage!r} cannot be opened as an Optuna storage ({reason})"
+        ) from None
     for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(stale.number, state=TrialState.FAIL)  # its session was interrupted
     wanted = n_trials if n_trials is not None else settings.get("n_trials", 10)
@@ -114,6 +158,7 @@ def tune(study_path: str | Path, out: str | Path = "runs/tune", n_trials: int | 
 def read_study(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: study file not found")
+    check_config_files(["-c", str(path)])  # YAML, each key once: errors name the line
     content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(content.get("study"), dict) or "name" not in content["study"]:
         raise ConfigError(f"{path}: expected a `study:` mapping with at least `name`")
@@ -144,7 +189,13 @@ def main() -> None:
     parser.add_argument("--out", default="runs/tune", help="folder of the trials' runs")
     parser.add_argument("--n-trials", type=int, default=None, help="finished trials wanted (default: the file's)")
     args = parser.parse_args()
-    print(best_trials_table(tune(args.study, args.out, args.n_trials)))
+    sys.argv = sys.argv[:1]  # each trial's command line is built from the study file, not from this one
+    try:
+        study = tune(args.study, args.out, args.n_trials)
+    except LitKGNSError as error:
+        sys.stderr.write(f"lit-kgns-tune: error: {error.message()}\n")
+        raise SystemExit(1) from None
+    print(best_trials_table(study))
 
 
 if __name__ == "__main__":

@@ -85,3 +85,38 @@ def test_a_trial_that_diverges_fails_instead_of_scoring(
     assert "diverged" in trial.user_attrs["diverged"] and "gradient_clip_val" in trial.user_attrs["diverged"]
     assert "lit-kgns-tune: trial 0 diverged: " in capsys.readouterr().err
     assert "1 fail" in tuning.best_trials_table(study)
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "words"),
+    [
+        ("unknown key", ("sampler.init_args.num_negatives:", "sampler.init_args.num_negativs:"), "num_negativs"),
+        ("space not a range", ("{choices: [4, 8]}", "{low: 8, high: 4}"), "space.sampler.init_args.num_negatives: "),
+        ("storage not SQLite", ("studies.db", "notes.txt"), "cannot be opened as an Optuna storage"),
+        ("YAML key twice", ("configs:", "space: {}\nconfigs:"), "key 'space' is given twice"),
+    ],
+)
+def test_study_errors_are_one_line_before_any_trial_starts(
+    case: str,
+    change: tuple[str, str],
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = study_file(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    path.write_text(path.read_text().replace(change[0], change[1].replace("{tmp}", str(tmp_path)), 1))
+    if case == "storage not SQLite":
+        path.write_text(
+            path.read_text().replace("studies.db#", "").replace(f"{tmp_path}/notes.txt", f"{tmp_path}/notes.txt")
+        )
+    monkeypatch.setattr("sys.argv", ["lit-kgns-tune", str(path), "--out", str(tmp_path / "runs")])
+    with pytest.raises(SystemExit) as stopped:
+        tuning.main()
+    error = capsys.readouterr().err
+    assert stopped.value.code == 1, error
+    assert error.startswith(f"lit-kgns-tune: error: {path}") and words in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # no trial started
+    if case != "storage not SQLite":
+        assert not (tmp_path / "studies.db").exists()

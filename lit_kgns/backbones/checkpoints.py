@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lit_kgns.data.download import download_file
-from lit_kgns.data.root import resolve_data_root
+from lit_kgns.data.download import DownloadError, download_file
+from lit_kgns.data.locks import data_root_lock, folders_removed_on_error
+from lit_kgns.data.root import DATA_ROOT_ENV, resolve_data_root
 from lit_kgns.errors import CheckpointError, CheckpointNotFoundError
 
 
@@ -71,11 +72,7 @@ def checkpoint_path(name_or_path: str, data_root: str | Path | None = None) -> P
     model (``hf://<owner>/<repo>[@<revision>]``, through ``huggingface_hub``'s cache, which honours
     ``HF_HUB_OFFLINE``), of the weights in a local snapshot folder, or of a plain file."""
     if name_or_path in PRETRAINED:
-        entry = PRETRAINED[name_or_path]
-        path = resolve_data_root(data_root) / entry.relative_path
-        if not path.is_file():
-            download_file(entry.url, path, entry.sha256)
-        return path
+        return released_checkpoint(name_or_path, resolve_data_root(data_root))
     if name_or_path.startswith(HUB):
         return weights_in(hub_snapshot(name_or_path[len(HUB) :]))
     path = Path(name_or_path).expanduser()
@@ -86,6 +83,26 @@ def checkpoint_path(name_or_path: str, data_root: str | Path | None = None) -> P
             f"checkpoint {name_or_path!r}: no such file, and not one of the known names {sorted(PRETRAINED)} "
             f"nor a {HUB}<owner>/<repo> model"
         )
+    return path
+
+
+def released_checkpoint(name: str, root: Path) -> Path:
+    """The file of released checkpoint ``name`` under the data root ``root``, downloaded there once (under the
+    root's lock, so that ranks and runs starting together fetch it once) if it is absent."""
+    entry = PRETRAINED[name]
+    path = root / entry.relative_path
+    if path.is_file():
+        return path
+    try:
+        with data_root_lock(root), folders_removed_on_error(path.parent):
+            if not path.is_file():  # another process may have fetched it while this one waited
+                download_file(entry.url, path, entry.sha256)
+    except DownloadError as error:
+        raise CheckpointNotFoundError(
+            f"checkpoint {name!r} is not under the data root {root} ({entry.relative_path}) and could not be "
+            f"downloaded ({error.message()}); offline, copy it to {path} or point --data.root / "
+            f"${DATA_ROOT_ENV} at a folder that has {entry.relative_path}"
+        ) from error
     return path
 
 
@@ -120,6 +137,10 @@ def weights_in(folder: Path) -> Path:
 def load_checkpoint_file(path: str | Path) -> object:
     """``torch.load(path, weights_only=True)`` on the CPU, a truncated or foreign file named in a
     :class:`CheckpointError` (never with torch's advice to trust the file with ``weights_only=False``)."""
+    if Path(path).is_dir():
+        inside = sorted(str(found) for found in Path(path).rglob("*.ckpt"))[:3]
+        hint = f" such as {', '.join(inside)}" if inside else ""
+        raise CheckpointError(f"{path} is a folder, not a checkpoint: pass a checkpoint file{hint}")
     try:
         if Path(path).suffix == ".safetensors":  # tensors only, no pickle at all
             from safetensors.torch import load_file

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -291,5 +292,8 @@ class RelationTextSource:
         embeddings = combined_sum(self.encoder, texts)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(embeddings, path)
+            # written aside, then renamed: a rank reading the cache never sees another one's half-written file
+            partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+            torch.save(embeddings, partial)
+            os.replace(partial, path)
         return embeddings

@@ -13,7 +13,6 @@ entries themselves are in :mod:`lit_kgns.data.entries`.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 from lit_kgns.data.download import (
@@ -28,6 +27,7 @@ from lit_kgns.data.download import (
 )
 from lit_kgns.data.entries import DATASETS, DatasetEntry, DatasetNotFoundError
 from lit_kgns.data.graph import KGDataset
+from lit_kgns.data.locks import data_root_lock, folders_removed_on_error
 from lit_kgns.data.root import DATA_ROOT_ENV, resolve_data_root
 from lit_kgns.errors import DataNotFoundError, UnknownDatasetError
 
@@ -125,7 +125,7 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
         raise DatasetNotFoundError(
             f"dataset {entry.name!r}: {', '.join(str(folder / file.local) for file in missing)} not found "
             f"under the data root {data_root} (expected folder {entry.folder!r}); put the files there, "
-            f"pass root=... or set ${DATA_ROOT_ENV}"
+            f"pass --data.root (root=... in Python) or set ${DATA_ROOT_ENV}"
         )
     foreign = [file.local for file in entry.files if file not in missing and not _is_published(folder, file)]
     if foreign:
@@ -134,26 +134,33 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
             f"dataset {entry.name!r}: {folder} lacks {', '.join(file.local for file in missing)}, and its "
             f"{', '.join(foreign)} differ from the published files; add the missing files, or use another folder"
         )
-    created = [path for path in (folder, *folder.parents) if not path.exists()]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if entry.archive is not None:
-            download_from_archive(entry.url(entry.archive), entry.archive_sha256, folder, missing)
-            record_checksums(folder, [file.local for file in missing if not file.pinned])
-        else:
-            for file in missing:
-                download_file(entry.url(file.remote), folder / file.local, file.sha256, git_blob=file.git_blob)
-                if not file.pinned:  # recorded as soon as it lands, so a later failure cannot orphan it
-                    record_checksums(folder, [file.local])
+        with data_root_lock(data_root):
+            _download_missing(entry, folder)
     except DownloadError as error:
-        for path in created:  # nothing half-created is left behind: the folders made for this download go
-            shutil.rmtree(path, ignore_errors=True)
         raise DownloadError(
             f"dataset {entry.name!r} is not under the data root {data_root} and could not be downloaded "
             f"({error.message()}); offline, copy its files into {folder} or point --data.root / "
             f"${DATA_ROOT_ENV} at a folder that has them"
         ) from error
     return folder
+
+
+def _download_missing(entry: DatasetEntry, folder: Path) -> None:
+    """Download the files of ``entry`` that ``folder`` lacks (under the data root's lock: another process may
+    have fetched them while this one waited); the folders made for a download that fails are removed."""
+    missing = [file for file in entry.files if not (folder / file.local).is_file()]
+    if not missing:
+        return
+    with folders_removed_on_error(folder):
+        if entry.archive is not None:
+            download_from_archive(entry.url(entry.archive), entry.archive_sha256, folder, missing)
+            record_checksums(folder, [file.local for file in missing if not file.pinned])
+            return
+        for file in missing:
+            download_file(entry.url(file.remote), folder / file.local, file.sha256, git_blob=file.git_blob)
+            if not file.pinned:  # recorded as soon as it lands, so a later failure cannot orphan it
+                record_checksums(folder, [file.local])
 
 
 def _is_published(folder: Path, file: DataFile) -> bool:

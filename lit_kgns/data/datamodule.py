@@ -19,7 +19,7 @@ from lit_kgns.data.batches import (
     TrainingTriples,
     UnpaddedDistributedSampler,
 )
-from lit_kgns.data.catalog import load_dataset
+from lit_kgns.data.catalog import dataset_folder, load_dataset
 from lit_kgns.data.checks import DataIssuePolicy, dataset_findings
 from lit_kgns.data.folders import RelationPosition, is_folder_dataset, load_folder
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
@@ -191,6 +191,15 @@ class KGDataModule(pl.LightningDataModule):
         if self.on_data_issue == "error":
             raise DataError(f"{message} (data.on_data_issue=warn to train anyway)")
         rank_zero_warn(f"{message} (data.on_data_issue=ignore to silence, error to refuse)")
+
+    def prepare_data(self) -> None:
+        """Download what the run's catalog graphs lack. Lightning calls this on one process per node while the
+        other ranks wait; the data root's lock (:mod:`lit_kgns.data.locks`) covers processes it does not
+        coordinate (several runs at once, nodes sharing a file system)."""
+        names = dict.fromkeys([*self.train_names, *self.valid_names, *self.test_names])
+        for name in names:
+            if name not in self._datasets and not is_folder_dataset(name):
+                dataset_folder(name, self.root)
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit"):

@@ -14,6 +14,7 @@ Lines are ``head<TAB>relation<TAB>tail`` (or whitespace-separated), optionally w
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -44,16 +45,35 @@ def load_folder(path: str | Path, relation_position: RelationPosition = "middle"
         dataset = inference_graph_inductive(name, folder, files, setting, layout)
         if set(dataset.valid.graph.relation_labels) - set(dataset.train.graph.relation_labels):
             dataset.setting = "inductive_er"  # the inference graph brings relations of its own
+        warn_if_relations_look_like_entities(dataset, folder, relation_position)
         return dataset
     plain = _find(folder, TRANSDUCTIVE)
     if all(plain):
         files = tuple(file.name for file in plain if file is not None)
-        return transductive(name, folder, files, relation_last=layout["relation_last"])  # type: ignore[arg-type]
+        dataset = transductive(name, folder, files, relation_last=layout["relation_last"])  # type: ignore[arg-type]
+        warn_if_relations_look_like_entities(dataset, folder, relation_position)
+        return dataset
     raise DataNotFoundError(
         f"{folder}: expected triple files {', '.join(TRANSDUCTIVE)} (a transductive graph) or "
         f"{', '.join(INDUCTIVE)} (a training and an inference graph), each .txt, .tsv or without suffix; "
         f"found {', '.join(sorted(path.name for path in folder.iterdir())) or 'nothing'}"
     )
+
+
+def warn_if_relations_look_like_entities(dataset: KGDataset, folder: Path, position: RelationPosition) -> None:
+    """Knowledge graphs have far fewer relations than entities; a relation column with at least 50 distinct
+    values and a quarter as many as there are entities is most likely a column of entities (the files
+    are ``head<TAB>tail<TAB>relation`` read as ``head<TAB>relation<TAB>tail``, or the other way round)."""
+    graph = dataset.train.graph
+    relations, entities = graph.num_direct_relations, graph.num_nodes
+    if relations >= 50 and 4 * relations > entities:
+        other: RelationPosition = "last" if position == "middle" else "middle"
+        warnings.warn(
+            f"{folder}: the {position} column, read as the relation, holds {relations} distinct values for "
+            f"{entities} entities: it looks like a column of entities. If the relation is the {other} column, "
+            f"pass --data.relation_position {other}",
+            stacklevel=3,
+        )
 
 
 def _find(folder: Path, stems: tuple[str, ...]) -> list[Path | None]:

@@ -3,6 +3,8 @@ folder gets a clear error."""
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,20 @@ def test_a_malformed_line_names_file_and_line(tmp_path: Path) -> None:
     (folder / "valid.tsv").write_text("p1\tknows\tp2\np3\tknows\n")
     with pytest.raises(TripleFileError, match=r"valid.tsv:2: expected 3 fields"), pytest.warns(UserWarning):
         load_folder(folder)
+
+
+def test_a_relation_column_of_entities_warns_naming_relation_position(tmp_path: Path) -> None:
+    """Relation-last files read as relation-middle once trained on swapped columns, warning only about one
+    validation relation."""
+    rows = [(f"p{i}", f"p{(i * 7 + 3) % 200}", ("knows", "likes", "follows")[i % 3]) for i in range(400)]
+    folder = tmp_path / "relation_last"
+    for name, part in (("train.txt", rows[:360]), ("valid.txt", rows[360:380]), ("test.txt", rows[380:])):
+        write(folder, name, part)
+    with pytest.warns(UserWarning) as warned:
+        load_folder(folder)
+    messages = [str(warning.message) for warning in warned]
+    expected = r"the middle column, read as the relation, holds \d+ distinct values for \d+ entities: .*"
+    assert any(re.search(expected + r"pass --data\.relation_position last", message) for message in messages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sorted(load_folder(folder, relation_position="last").relation_labels) == ["follows", "knows", "likes"]

@@ -187,6 +187,7 @@ CASES: list[tuple[str, list[str], dict[str, str | bytes] | None, int, list[str]]
         1,
         ["cut.ckpt: not a readable PyTorch checkpoint"],
     ),
+    ("ckpt_path to a folder", ["--ckpt_path={tmp}"], None, 1, ["is a folder, not a checkpoint"]),
     # data files (a "nations" folder of our own under the data root)
     ("too few fields", [], {"train.txt": GOOD_TRIPLES + "e1\tr1\n"}, 1, ["train.txt:61: expected 3 fields", "got 2"]),
     (

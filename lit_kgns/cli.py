@@ -19,7 +19,6 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from lit_kgns.backbones.checkpoints import load_checkpoint_file
 from lit_kgns.config_files import check_config_files, describe_parse_error
 from lit_kgns.data.datamodule import KGDataModule
-from lit_kgns.data.root import DATA_ROOT_ENV
 from lit_kgns.errors import ConfigError, LitKGNSError
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.resume import ResumeCheckpoint, find_last_checkpoint, logger_for
@@ -27,6 +26,7 @@ from lit_kgns.samplers.base import NegativeSampler
 
 SIZES = ("num_entities", "num_relations")
 RUN_OPTIONS = ("predict_top_k", "predict_filtered")  # model options that belong to a predict run
+WHERE_FILES_LIVE = ("model.backbone.init_args.data_root",)  # not the model: may differ when a run resumes
 TRACEBACK_ENV = "LIT_KGNS_TRACEBACK"
 
 
@@ -83,7 +83,11 @@ class KGCLI(LightningCLI):
             for name in RUN_OPTIONS:
                 self.config[subcommand].model[name] = given.get(name)
         if subcommand == "fit" and config.get("ckpt_path") and not config.get("model_from_checkpoint"):
-            changed = differences(given.as_dict(), self.config[subcommand].model.as_dict())
+            changed = [
+                key
+                for key in differences(given.as_dict(), self.config[subcommand].model.as_dict())
+                if key not in WHERE_FILES_LIVE
+            ]
             if changed:
                 raise ConfigError(
                     f"{config.ckpt_path}: the model config differs from the checkpoint's at "
@@ -91,6 +95,13 @@ class KGCLI(LightningCLI):
                     "--model_from_checkpoint true to take the checkpoint's, or fine-tune from it with "
                     "model.backbone.init_args.checkpoint instead of --ckpt_path"
                 )
+        if config.get("ckpt_path"):
+            # the weights come from ckpt_path: the released checkpoint the backbone was first built from is
+            # neither needed nor, on another machine, where the stored data root says
+            backbone = self.config[subcommand].model.backbone.init_args
+            for name in ("checkpoint", "data_root"):
+                if name in backbone:
+                    backbone[name] = None
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
         if self.subcommand == "fit" and config.get("enable_checkpointing") is not False:
@@ -104,10 +115,7 @@ class KGCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        # Released checkpoints named in a backbone (``checkpoint: ultra_3g``) live under the same data root
-        # as the datasets; backbones read it from the environment, so ``--data.root`` reaches them too.
-        if config.data.root is not None:
-            os.environ[DATA_ROOT_ENV] = str(config.data.root)
+        root_for_checkpoints(config)
         size_from_data(config)
         if config.get("lr_scheduler") is not None:
             if config.model.get("lr_scheduler") is not None:
@@ -122,6 +130,15 @@ class KGCLI(LightningCLI):
                 else None
             )
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=checkpoint)
+
+
+def root_for_checkpoints(config: Namespace) -> None:
+    """Released checkpoints a backbone names (``checkpoint: ultra_3g``) live under the datasets' root: a
+    backbone with a ``data_root`` option that leaves it unset gets ``--data.root``."""
+    backbone = config.model.backbone
+    parameters = inspect.signature(import_object(backbone.class_path)).parameters
+    if config.data.root is not None and "data_root" in parameters and backbone.init_args.get("data_root") is None:
+        backbone.init_args["data_root"] = str(config.data.root)
 
 
 def size_from_data(config: Namespace) -> None:

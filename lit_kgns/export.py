@@ -36,7 +36,6 @@ from lit_kgns.backbones.kge import KGEBackbone
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.data.graph import KGDataset
 from lit_kgns.data.queries import Labels, prediction_labels
-from lit_kgns.data.root import DATA_ROOT_ENV
 from lit_kgns.errors import CheckpointError, DataError, LitKGNSError
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.options import check_choice
@@ -112,18 +111,28 @@ def _training_labels(dataset: KGDataset, backbone: KGEBackbone) -> Labels:
     return Labels(list(entities), list(relations))
 
 
+def without_released(stored: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameter overrides that rebuild the checkpoint's backbone without the released checkpoint it was
+    first built from (its weights are in ``state_dict``; its file may be on another machine)."""
+    backbone = (stored.get("hyper_parameters") or {}).get("backbone")
+    if not isinstance(backbone, dict) or not isinstance(backbone.get("init_args"), dict):
+        return {}
+    init_args = {
+        key: None if key in ("checkpoint", "data_root") else value for key, value in backbone["init_args"].items()
+    }
+    return {"backbone": {**backbone, "init_args": init_args}}
+
+
 def load_for_export(
     checkpoint: str | Path, dataset: str | None = None, root: str | None = None
 ) -> tuple[KGBackbone, KGDataset]:
     """The backbone of a ``lit-kgns`` checkpoint and its dataset: ``dataset`` if given, else the one the
     checkpoint's run used (its training dataset for an embedding model, its first test dataset for a KGFM)."""
-    if root is not None:
-        os.environ[DATA_ROOT_ENV] = str(root)  # released checkpoints a backbone names live under the data root
     stored = load_checkpoint_file(checkpoint)
     if not isinstance(stored, dict) or "state_dict" not in stored:
         raise CheckpointError(f"{checkpoint}: not a Lightning checkpoint of lit-kgns fit (no state_dict)")
     try:
-        model = KGLinkPrediction.load_from_checkpoint(checkpoint, map_location="cpu")
+        model = KGLinkPrediction.load_from_checkpoint(checkpoint, map_location="cpu", **without_released(stored))
     except (TypeError, KeyError) as error:
         raise CheckpointError(
             f"{checkpoint}: cannot rebuild the model from its hyperparameters ({error}); export from Python with "

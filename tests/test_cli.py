@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ QUICK = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=
 
 @pytest.fixture(autouse=True)
 def _clean_process_state(monkeypatch):
-    """LightningCLI warns when sys.argv holds pytest's own arguments next to ``args``; ``--data.root`` is
-    exported for checkpoint lookup, so each test starts without it."""
+    """LightningCLI warns when sys.argv holds pytest's own arguments next to ``args``; each test starts
+    without ``$LIT_KGNS_DATA``, so that only ``--data.root`` can lead a backbone to its released checkpoint."""
     monkeypatch.setattr("sys.argv", ["lit-kgns"])
     monkeypatch.delenv("LIT_KGNS_DATA", raising=False)
 
@@ -321,3 +322,22 @@ def test_benchmark_kmas_arms_set_the_options_they_compare_whatever_the_config_de
         assert sampler.get("oracle_filter", False) == arm.endswith("_oracle"), arm
         temperature = parsed["model"]["loss"]["init_args"]["temperature"] if parsed["model"].get("loss") else 1.0
         assert temperature == (0.0 if arm.endswith("_t0") else 1.0), arm
+
+
+def test_data_root_reaches_a_released_checkpoint_through_the_config_not_the_environment(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    cli = run_cli(
+        "test",
+        "-c",
+        str(REPO / "configs/zero_shot/ultra_3g.yaml"),
+        "--data.dataset=grail_nell_v1",
+        f"--data.root={shared_data}",
+        "--trainer.limit_test_batches=1",
+        f"--trainer.default_root_dir={tmp_path}",
+        *QUICK,
+    )
+    assert "LIT_KGNS_DATA" not in os.environ
+    saved = yaml.safe_load(next(tmp_path.rglob("config.yaml")).read_text())
+    assert saved["model"]["backbone"]["init_args"]["data_root"] == str(shared_data)
+    assert cli.trainer.callback_metrics["test/num_queries"] == 64

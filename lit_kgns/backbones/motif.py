@@ -161,6 +161,8 @@ class Motif(RelationConditionedBackbone):
         checkpoint: ``motif_3g`` or a path to a ``{"model": state_dict}`` file, loaded strictly with
             ``weights_only=True``; ``None`` for a randomly initialised model.
         message_passing: how the entity encoder passes messages (chunk size, evaluation memory).
+        data_root: where a released checkpoint named by ``checkpoint`` lives (``None``: ``$LIT_KGNS_DATA``, else
+            the cache); the CLI sets it from ``--data.root``.
     """
 
     def __init__(
@@ -171,12 +173,13 @@ class Motif(RelationConditionedBackbone):
         dropout: float = 0.2,
         checkpoint: str | None = None,
         message_passing: MessagePassingOptions = MessagePassingOptions(),
+        data_root: str | None = None,
     ) -> None:
         super().__init__()
         self.relation_model = HypergraphRelationEncoder(dim, num_relation_layers, dropout, options=message_passing)
         self.entity_model = EntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
-            load_pretrained(self, checkpoint)
+            load_pretrained(self, checkpoint, data_root)
 
     def query_representations(self, graph: KGGraph, relations: Tensor, query_relations: Tensor) -> Tensor:
         """As upstream, MOTIF conditions the relation encoder on ``r + R`` for head queries."""

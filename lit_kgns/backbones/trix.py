@@ -127,6 +127,8 @@ class Trix(KGBackbone):
             downloaded) or a path to a ``{"model": state_dict}`` file, loaded strictly with
             ``weights_only=True``; ``None`` for a randomly initialised model.
         message_passing: how both entity NBFNets pass messages (chunk size, evaluation memory).
+        data_root: where a released checkpoint named by ``checkpoint`` lives (``None``: ``$LIT_KGNS_DATA``, else
+            the cache); the CLI sets it from ``--data.root``.
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class Trix(KGBackbone):
         num_anchor_samples: int = 8,
         checkpoint: str | None = None,
         message_passing: MessagePassingOptions = MessagePassingOptions(),
+        data_root: str | None = None,
     ) -> None:
         super().__init__()
         self.num_anchor_samples = num_anchor_samples
@@ -146,7 +149,7 @@ class Trix(KGBackbone):
         self.entity_model_1 = TrixEntityEncoder(dim, num_refine_layers, options=message_passing)
         self.entity_model_2 = TrixEntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
-            load_pretrained(self, checkpoint)
+            load_pretrained(self, checkpoint, data_root)
 
     def queries_per_forward(self, graph: KGGraph) -> int:
         # the refining NBFNet's (N, B, 2d) node features are the largest state

@@ -49,6 +49,8 @@ class Ultra(RelationConditionedBackbone):
             file, loaded strictly (``weights_only=True``, safetensors without pickle); ``None`` for a
             randomly initialised model.
         message_passing: how the entity encoder passes messages (chunk size, evaluation memory).
+        data_root: where a released checkpoint named by ``checkpoint`` lives (``None``: ``$LIT_KGNS_DATA``, else
+            the cache); the CLI sets it from ``--data.root``.
     """
 
     def __init__(
@@ -58,12 +60,13 @@ class Ultra(RelationConditionedBackbone):
         num_entity_layers: int = 6,
         checkpoint: str | None = None,
         message_passing: MessagePassingOptions = MessagePassingOptions(),
+        data_root: str | None = None,
     ) -> None:
         super().__init__()
         self.relation_model = RelationEncoder(dim, num_relation_layers)
         self.entity_model = EntityEncoder(dim, num_entity_layers, options=message_passing)
         if checkpoint is not None:
-            load_pretrained(self, checkpoint)
+            load_pretrained(self, checkpoint, data_root)
 
     def relation_representations(self, graph: KGGraph, query_relations: Tensor | None = None) -> Tensor:
         if query_relations is None:

@@ -190,7 +190,8 @@ def _cli_options(exit_on_error: bool) -> dict[str, Any]:
         "subclass_mode_model": False,
         "subclass_mode_data": False,
         "auto_configure_optimizers": False,
-        "parser_kwargs": {"exit_on_error": exit_on_error},
+        # omegaconf+: ``${data.batch_size}`` in a config resolves against the whole parsed config, overrides included
+        "parser_kwargs": {"exit_on_error": exit_on_error, "parser_mode": "omegaconf+"},
     }
 
 

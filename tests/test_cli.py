@@ -341,3 +341,15 @@ def test_data_root_reaches_a_released_checkpoint_through_the_config_not_the_envi
     saved = yaml.safe_load(next(tmp_path.rglob("config.yaml")).read_text())
     assert saved["model"]["backbone"]["init_args"]["data_root"] == str(shared_data)
     assert cli.trainer.callback_metrics["test/num_queries"] == 64
+
+
+def test_configs_interpolate_against_the_whole_parsed_config() -> None:
+    """parser_mode omegaconf+: configs/pretrain/trix.yaml evaluates in batches of ``${data.batch_size}``, so an
+    override of the batch size on the command line reaches the evaluation batches too."""
+    from lit_kgns.cli import parse_only
+
+    config = REPO / "configs/pretrain/trix.yaml"
+    assert "${data.batch_size}" in config.read_text()
+    assert parse_only(["-c", str(config)]).data.eval_batch_size == 32
+    overridden = parse_only(["-c", str(config), "--data.batch_size=8"])
+    assert (overridden.data.batch_size, overridden.data.eval_batch_size) == (8, 8)

@@ -21,6 +21,7 @@ from lit_kgns.config_files import check_config_files, describe_parse_error
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.errors import ConfigError, LitKGNSError
 from lit_kgns.module import KGLinkPrediction
+from lit_kgns.quiet import silence_known_noise
 from lit_kgns.resume import ResumeCheckpoint, find_last_checkpoint, logger_for
 from lit_kgns.samplers.base import NegativeSampler
 
@@ -124,11 +125,9 @@ class KGCLI(LightningCLI):
 
     def after_fit(self) -> None:
         if self.config.fit.get("test_after_fit"):
-            checkpoint = (
-                "best"
-                if self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path
-                else None
-            )
+            # the path itself, not "best": Lightning warns about "multiple ModelCheckpoint callbacks" with ours
+            selecting = self.trainer.checkpoint_callback
+            checkpoint = selecting.best_model_path if selecting and selecting.best_model_path else None
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=checkpoint)
 
 
@@ -157,6 +156,7 @@ def cli_main(args: ArgsType = None, run: bool = True, exit_on_error: bool = True
     """Run the CLI and return it (its trainer, model and datamodule); for notebooks and tests. With
     ``run=False`` the arguments hold no subcommand and nothing runs: the caller drives ``cli.trainer``. With
     ``exit_on_error=False`` a refused command line raises ``argparse.ArgumentError`` instead of exiting."""
+    silence_known_noise()
     return KGCLI(
         KGLinkPrediction,
         KGDataModule,

@@ -59,7 +59,8 @@ def fit_with(logger_config: str, tmp_path: Path, *extra: str) -> dict[str, float
 def test_the_mlflow_config_logs_into_a_sqlite_store_read_back_by_mlflow(tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
     store = f"sqlite:///{tmp_path}/nested/mlflow.db"  # the config's store, under tmp_path; its folder is made
-    logged = fit_with("mlflow.yaml", tmp_path, f"--trainer.logger.init_args.tracking_uri={store}")
+    local = f"--trainer.logger.init_args.save_dir={tmp_path}"  # the config's runs/mlflow, for config and checkpoints
+    logged = fit_with("mlflow.yaml", tmp_path, f"--trainer.logger.init_args.tracking_uri={store}", local)
     client = mlflow.tracking.MlflowClient(tracking_uri=store)
     (run,) = client.search_runs([client.get_experiment_by_name("lit_kgns").experiment_id])
     assert run.data.metrics["test/mrr"] == pytest.approx(logged["test/mrr"])

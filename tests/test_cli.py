@@ -6,6 +6,8 @@ import contextlib
 import importlib
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -353,3 +355,27 @@ def test_configs_interpolate_against_the_whole_parsed_config() -> None:
     assert parse_only(["-c", str(config)]).data.eval_batch_size == 32
     overridden = parse_only(["-c", str(config), "--data.batch_size=8"])
     assert (overridden.data.batch_size, overridden.data.eval_batch_size) == (8, 8)
+
+
+def test_a_run_and_a_prediction_from_its_checkpoint_print_no_third_party_noise(tmp_path: Path) -> None:
+    tiny = ["-c", str(REPO / "configs/quickstart.yaml"), "--data.dataset=nations", "--trainer.max_epochs=1"]
+    tiny += ["--data.batches_per_epoch=2", "--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"]
+    tiny += ["--model.backbone.init_args.dim=8", "--sampler.init_args.num_negatives=8", *QUICK]
+    tiny.append(f"--trainer.default_root_dir={tmp_path}")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONWARNINGS"}
+
+    def lit_kgns(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "lit_kgns", *args], capture_output=True, text=True, timeout=600, env=environment
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout + done.stderr
+
+    fitted = lit_kgns("fit", *tiny)
+    assert "test/mrr" in fitted
+    (checkpoint,) = tmp_path.glob("lightning_logs/version_0/checkpoints/epoch=*.ckpt")
+    predicted = lit_kgns("predict", *tiny, f"--ckpt_path={checkpoint}")
+    for said in (fitted, predicted):
+        for noise in ("LeafSpec", "💡 Tip", "multiple `ModelCheckpoint`", "Please add the following callbacks"):
+            assert noise not in said, said[-3000:]
+    assert "The dirpath has changed" not in predicted

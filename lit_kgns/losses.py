@@ -95,13 +95,9 @@ def nssa(
     if mask is None:
         mask = torch.ones_like(scores[:, 1:], dtype=torch.bool)
     negatives = scores[:, 1:]
-    with torch.no_grad():
-        logits = inverse_temperature * negatives
-        if offsets is not None:
-            logits = logits + offsets
-        weights = torch.nan_to_num(torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1), nan=0.0)
-        if slot_weights is not None:
-            weights = weights * slot_weights
+    # α multiplies the scores where negative_weights divides them by T: T = 1 / α, and α = 0 is uniform (T = 0)
+    temperature = 1.0 / inverse_temperature if inverse_temperature > 0 else 0.0
+    weights = negative_weights(negatives, mask, temperature, offsets, slot_weights)
     positive_loss = -F.logsigmoid(margin + scores[:, 0]).mean()
     negative_loss = (weights * -F.logsigmoid(-negatives - margin)).sum(dim=-1).mean()
     return 0.5 * (positive_loss + negative_loss)

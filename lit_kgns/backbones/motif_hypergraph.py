@@ -67,10 +67,6 @@ class RelationHypergraph:
     _factors: dict[int, TernaryFactor] = field(default_factory=dict, repr=False)
     _adjacency: list[Tensor] | None = field(default=None, repr=False)
 
-    @property
-    def num_hyperedges(self) -> int:
-        return self.binary_index.shape[1] + self.ternary_index.shape[1]
-
     def binary_adjacency(self) -> list[Tensor]:
         """Per binary type ``k``: sparse CSR ``A_k`` and ``A_k^T`` (``(2R, 2R)``, rows = receiving slot)."""
         if self._adjacency is None:

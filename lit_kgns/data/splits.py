@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
-from lit_kgns.data.triples import TripleFileError, Vocabulary, encode_triples, read_triples
+from lit_kgns.data.triples import Vocabulary, encode_triples, read_triples
 
 Triples = list[tuple[str, str, str]]
 
@@ -275,10 +275,3 @@ def _known_only(triples: Triples, entities: Vocabulary, relations: Vocabulary) -
         for head, relation, tail in triples
         if head not in unknown_entities and tail not in unknown_entities and relation not in unknown_relations
     ]
-
-
-def require_known(triples: Tensor, graph: KGGraph, source: str) -> None:
-    """Raise if an evaluation triple refers to an entity or relation id outside ``graph``."""
-    bad = (triples[:, [0, 2]] >= graph.num_nodes).any(dim=1) | (triples[:, 1] >= graph.num_direct_relations)
-    if bad.any():
-        raise TripleFileError(f"{source}: triple {int(bad.nonzero()[0]) + 1} is outside the graph's vocabulary")

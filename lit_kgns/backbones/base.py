@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -61,3 +62,13 @@ class KGBackbone(nn.Module, ABC):
         size = self.queries_per_forward(graph) or max(1, len(anchors))
         groups = zip(anchors.split(size), relations.split(size), head_queries.split(size), strict=True)
         return torch.cat([self(graph, *group) for group in groups])
+
+
+@runtime_checkable
+class EmbeddingBackbone(Protocol):
+    """A backbone with one learned vector per entity (the embedding models): the space NearestNeighbor draws
+    neighbours in, and what lets the Adversarial sampler precompute every query's pool."""
+
+    def entity_table(self) -> Tensor:
+        """``(num_entities, d)`` real entity vectors."""
+        ...

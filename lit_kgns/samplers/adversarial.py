@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from lit_kgns.backbones.base import EmbeddingBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.errors import ConfigError
 from lit_kgns.samplers.base import TrainingGraph
@@ -75,7 +76,7 @@ class AdversarialSampler(DynamicPoolSampler):
     def precomputes(self) -> bool:
         if self.precompute is not None:
             return self.precompute
-        return hasattr(self.require_source(), "entity_table")
+        return isinstance(self.require_source(), EmbeddingBackbone)
 
     def rebuild(self) -> None:
         self.query_pools = {}

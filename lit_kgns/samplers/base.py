@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, final
 
 import pytorch_lightning as pl
 import torch
@@ -97,16 +97,17 @@ class NegativeSampler(pl.Callback, ABC):
         self.rank = 0
 
     # ----------------------------------------------------------------- public contract
+    @final
     def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
-        """Corrupt ``positives`` ``(B, 3)`` of training graph ``graph_id``; ``(B, K)`` negatives."""
-        context = self.graphs[graph_id]
-        head_corrupted = self.choose_sides(positives, context)
-        entities, mask = self.corrupt(positives, head_corrupted, graph_id)
-        return NegativeBatch(entities, head_corrupted, mask)
+        """Corrupt ``positives`` ``(B, 3)`` of training graph ``graph_id``; ``(B, K)`` negatives. The side of
+        each corruption is chosen here (``side``), the negatives by :meth:`corrupt`."""
+        head_corrupted = self.choose_sides(positives, self.graphs[graph_id])
+        return self.corrupt(positives, head_corrupted, graph_id)
 
     @abstractmethod
-    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
-        """``(entities, mask)``, both ``(B, K)``: replacement entities and which of them are valid."""
+    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> NegativeBatch:
+        """The ``(B, K)`` negatives of ``positives``, replacing the head where ``head_corrupted``, else the
+        tail: entities, which slots are valid, and whatever the sampler asks of the loss."""
 
     # ----------------------------------------------------------------- helpers for subclasses
     @property

@@ -35,6 +35,7 @@ from lit_kgns.samplers.kmas_similarity import (
     relation_tails,
 )
 from lit_kgns.samplers.kmas_tables import DEFAULT_MAX_TABLE_ENTRIES, EntityTable, build_entity_table
+from lit_kgns.samplers.refresh import RefreshSchedule
 from lit_kgns.samplers.schedule import HardRatioSchedule
 from lit_kgns.samplers.uniform import draw_non_answers
 
@@ -120,7 +121,6 @@ class KMASSampler(NegativeSampler):
         check_choice("representation", representation, Representation)
         check_choice("weighting", weighting, Weighting)
         periods = {"top_k": top_k, "diagnostics_every_n_steps": diagnostics_every_n_steps}
-        periods |= {"refresh_every_n_steps": refresh_every_n_steps, "refresh_every_n_epochs": refresh_every_n_epochs}
         for name, value in periods.items():
             check_period(name, value)
         if chunk_size < 1 or diagnostics_batch_size < 1 or max_retries < 0:
@@ -139,8 +139,7 @@ class KMASSampler(NegativeSampler):
         self.include_self = include_self
         self.representation = representation
         self.weighting = weighting
-        self.refresh_every_n_steps = refresh_every_n_steps
-        self.refresh_every_n_epochs = refresh_every_n_epochs
+        self.refreshes = RefreshSchedule(refresh_every_n_steps, refresh_every_n_epochs)
         self.chunk_size = chunk_size
         self.max_retries = max_retries
         self.cache_in_checkpoint = cache_in_checkpoint
@@ -153,16 +152,13 @@ class KMASSampler(NegativeSampler):
         self.caches: list[SimilarityCache] = []
         self.tables: list[EntityTable | None] = []
         self.tails: list[RelationTails] = []
-        self.last_refresh_step: int | None = None
-        self.last_refresh_epoch: int | None = None
         self.last_refresh_seconds: float | None = None
         every = diagnostics_every_n_steps
         self.diagnostics = None if every is None else KMASDiagnostics(every, diagnostics_batch_size)
 
     # ----------------------------------------------------------------- sampling
-    def sample(self, positives: Tensor, graph_id: int = 0) -> NegativeBatch:
+    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> NegativeBatch:
         """As every sampler, plus the ``hard`` slots of the batch and what the loss does with them."""
-        head_corrupted = self.choose_sides(positives, self.graphs[graph_id])
         entities, mask, hard, probabilities = self.draw(positives, head_corrupted, graph_id)
         negatives = NegativeBatch(entities, head_corrupted, mask, hard, guard_margin=self.semi_hard_margin)
         if self.hard_weight != 1:
@@ -175,10 +171,6 @@ class KMASSampler(NegativeSampler):
             num_nodes = self.graphs[graph_id].graph.num_nodes
             negatives.weight_offsets = log_q_offsets(probabilities, hard, num_nodes, self.log_q_correction)
         return negatives
-
-    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
-        entities, mask, _, _ = self.draw(positives, head_corrupted, graph_id)
-        return entities, mask
 
     def draw(
         self, positives: Tensor, head_corrupted: Tensor, graph_id: int
@@ -235,8 +227,7 @@ class KMASSampler(NegativeSampler):
 
     def _refresh_from(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.refresh(backbone_of(pl_module))
-        self.last_refresh_step = trainer.global_step
-        self.last_refresh_epoch = trainer.current_epoch
+        self.refreshes.done(trainer.global_step, trainer.current_epoch)
 
     # ----------------------------------------------------------------- Lightning hooks
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -247,22 +238,17 @@ class KMASSampler(NegativeSampler):
         if len(self.caches) == len(self.graphs):  # restored from a checkpoint
             self.caches = [cache.to(pl_module.device) for cache in self.caches]
             self.build_tables()
-        elif self.last_refresh_step is None:  # a fresh run
+        elif self.refreshes.last_step is None:  # a fresh run
             self._refresh_from(trainer, pl_module)
         else:  # resumed without cached tables: rebuild from the restored weights, keep the refresh times
             self.refresh(backbone_of(pl_module))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        epoch, every = trainer.current_epoch, self.refresh_every_n_epochs
-        periodic = every is not None and self.refresh_every_n_steps is None and epoch % every == 0
-        if periodic and self.last_refresh_epoch != epoch:
+        if self.refreshes.due_at_epoch(trainer.current_epoch):
             self._refresh_from(trainer, pl_module)
 
     def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        every = self.refresh_every_n_steps
-        if every is not None and (
-            self.last_refresh_step is None or trainer.global_step - self.last_refresh_step >= every
-        ):
+        if self.refreshes.due_at_step(trainer.global_step):
             self._refresh_from(trainer, pl_module)
         self.hard_ratio = self.schedule(trainer)
         pl_module.log("train/hard_ratio", self.hard_ratio, batch_size=1)
@@ -278,19 +264,14 @@ class KMASSampler(NegativeSampler):
 
     # ----------------------------------------------------------------- checkpoint state
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "seed": self.seed,
-            "last_refresh_step": self.last_refresh_step,
-            "last_refresh_epoch": self.last_refresh_epoch,
-        }
+        state: dict[str, Any] = {"seed": self.seed, **self.refreshes.state()}
         if self.cache_in_checkpoint and self.caches:
             state["caches"] = [cache.state() for cache in self.caches]
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
-        self.last_refresh_step = state_dict.get("last_refresh_step")
-        self.last_refresh_epoch = state_dict.get("last_refresh_epoch")
+        self.refreshes.load(state_dict)
         caches = state_dict.get("caches")
         if caches is not None and (not self.graphs or len(caches) == len(self.graphs)):
             self.caches = [SimilarityCache(**cache) for cache in caches]

@@ -14,6 +14,7 @@ from lit_kgns.data.triple_index import TripleIndex
 from lit_kgns.errors import ConfigError
 from lit_kgns.negatives import NegativeBatch
 from lit_kgns.samplers.base import backbone_of
+from lit_kgns.samplers.refresh import RefreshSchedule
 from lit_kgns.scoring import diagnostic_scores
 
 
@@ -41,6 +42,7 @@ class KMASDiagnostics(pl.Callback):
         if every_n_steps < 1 or batch_size < 1:
             raise ConfigError(f"every_n_steps and batch_size must be positive, got {every_n_steps}, {batch_size}")
         self.every_n_steps = every_n_steps
+        self.measurements = RefreshSchedule(every_n_steps=every_n_steps, every_n_epochs=None)
         self.batch_size = batch_size
         self._known_facts: dict[int, TripleIndex | None] = {}
         self.sources: dict[int, list[str]] = {}
@@ -54,8 +56,10 @@ class KMASDiagnostics(pl.Callback):
     ) -> None:
         negatives: NegativeBatch | None = batch.get("negatives")
         # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
-        if negatives is None or (trainer.global_step - 1) % self.every_n_steps:
+        trained = trainer.global_step - 1
+        if negatives is None or not self.measurements.due_at_step(trained):
             return
+        self.measurements.done(trained, trainer.current_epoch)
         graph_id = int(batch["graph"])
         graph = split_source(trainer).train_splits[graph_id].graph
         for key, value in self.measure(trainer, pl_module, graph, batch["triples"], negatives, graph_id).items():

@@ -19,14 +19,14 @@ import torch
 from jsonargparse import ArgumentParser
 from torch import Tensor, nn
 
-from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.backbones.base import EmbeddingBackbone, KGBackbone
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.triple_index import TripleIndex, expand_ranges
 from lit_kgns.errors import ConfigError, SetupError
-from lit_kgns.options import check_period
 from lit_kgns.samplers.base import backbone_of
 from lit_kgns.samplers.fallback import PoolRanges
 from lit_kgns.samplers.pools import PoolSampler
+from lit_kgns.samplers.refresh import RefreshSchedule
 
 
 def load_backbone(checkpoint: str, model: nn.Module | None = None) -> nn.Module:
@@ -80,12 +80,9 @@ class DynamicPoolSampler(PoolSampler):
         super().__init__(**kwargs)
         if num_query_results < 1:
             raise ConfigError(f"num_query_results must be positive, got {num_query_results}")
-        check_period("refresh_every_n_steps", refresh_every_n_steps)
-        check_period("refresh_every_n_epochs", refresh_every_n_epochs)
         self.checkpoint = checkpoint
         self.num_query_results = num_query_results
-        self.refresh_every_n_steps = refresh_every_n_steps
-        self.refresh_every_n_epochs = refresh_every_n_epochs
+        self.refreshes = RefreshSchedule(refresh_every_n_steps, refresh_every_n_epochs)
         self.auxiliary = model is not None or checkpoint is not None
         self.source: nn.Module | None = None
         if checkpoint is not None:
@@ -115,17 +112,24 @@ class DynamicPoolSampler(PoolSampler):
         if self.source is not None:
             self.source.to(pl_module.device)
         self.refresh(backbone_of(pl_module))
+        self.refreshes.done(trainer.global_step, trainer.current_epoch)
 
     def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step, every = trainer.global_step, self.refresh_every_n_steps
-        if not self.auxiliary and every is not None and step and step % every == 0:
+        if not self.auxiliary and self.refreshes.due_at_step(trainer.global_step):
             self.refresh(backbone_of(pl_module))
+            self.refreshes.done(trainer.global_step, trainer.current_epoch)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        epoch, every = trainer.current_epoch, self.refresh_every_n_epochs
-        periodic = every is not None and self.refresh_every_n_steps is None
-        if not self.auxiliary and periodic and epoch and epoch % every == 0:
+        if not self.auxiliary and self.refreshes.due_at_epoch(trainer.current_epoch):
             self.refresh(backbone_of(pl_module))
+            self.refreshes.done(trainer.global_step, trainer.current_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), **self.refreshes.state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.refreshes.load(state_dict)
 
 
 def compress(entities: Tensor, valid: Tensor) -> PoolRanges:
@@ -169,7 +173,7 @@ class NearestNeighborSampler(DynamicPoolSampler):
 
     def rebuild(self) -> None:
         source = self.require_source()
-        if not hasattr(source, "entity_table"):
+        if not isinstance(source, EmbeddingBackbone):
             raise TypeError(f"{type(source).__name__} has no entity_table(): NearestNeighbor needs a KGE backbone")
         with torch.no_grad():
             vectors = source.entity_table().detach().float()

@@ -109,7 +109,7 @@ class PoolSampler(NegativeSampler):
     def pool_ranges(self, anchors: Tensor, query_relations: Tensor, answers: Tensor, graph_id: int) -> PoolRanges:
         """The pool of each query ``(anchor, query relation)`` whose true answer is ``answers``."""
 
-    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
+    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> NegativeBatch:
         context = self.graphs[graph_id]
         queries = self.queries(positives, head_corrupted, graph_id)
         ranges = self.pool_ranges(queries.anchors, queries.query_relations, queries.answers, graph_id)
@@ -121,7 +121,7 @@ class PoolSampler(NegativeSampler):
             # True answers of this batch's queries (the positive included), gathered once.
             known = context.known.batch(queries.anchors, queries.query_relations, also=queries.answers)
             valid = valid & ~known.contains(entities)
-        return entities, valid
+        return NegativeBatch(entities, head_corrupted, valid)
 
     def counters(self, positives: Tensor, negatives: NegativeBatch, graph_id: int = 0) -> dict[str, float]:
         """Fallback use, empty and small pools, false-negative rate and masked slots of a drawn batch

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.data.triple_index import QueryAnswers
+from lit_kgns.negatives import NegativeBatch
 from lit_kgns.samplers.base import NegativeSampler
 
 #: Rejection rounds before the rows still holding true answers are drawn exactly from their complement.
@@ -61,7 +62,7 @@ def draw_non_answers(
 class UniformSampler(NegativeSampler):
     """Replace the head or tail by an entity drawn uniformly from all entities (may hit true triples)."""
 
-    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
+    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> NegativeBatch:
         graph = self.graphs[graph_id].graph
         entities = torch.randint(
             graph.num_nodes,
@@ -69,7 +70,7 @@ class UniformSampler(NegativeSampler):
             generator=self.generator,
             device=positives.device,
         )
-        return entities, torch.ones_like(entities, dtype=torch.bool)
+        return NegativeBatch(entities, head_corrupted, torch.ones_like(entities, dtype=torch.bool))
 
 
 class StrictUniformSampler(NegativeSampler):
@@ -80,7 +81,8 @@ class StrictUniformSampler(NegativeSampler):
     rejection sampling, see :func:`draw_non_answers`; no sets).
     """
 
-    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> tuple[Tensor, Tensor]:
+    def corrupt(self, positives: Tensor, head_corrupted: Tensor, graph_id: int) -> NegativeBatch:
         queries = self.queries(positives, head_corrupted, graph_id)
         known = self.graphs[graph_id].known.batch(queries.anchors, queries.query_relations, also=queries.answers)
-        return draw_non_answers(known, self.num_negatives, self.generator)
+        entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
+        return NegativeBatch(entities, head_corrupted, mask)

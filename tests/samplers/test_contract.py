@@ -14,6 +14,7 @@ import torch
 from lit_kgns.backbones import DistMult, TransE, Ultra
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.graph import LinkPredictionSplit
+from lit_kgns.negatives import NegativeBatch
 from lit_kgns.samplers import (
     AdversarialSampler,
     BernoulliSampler,
@@ -96,6 +97,16 @@ class SamplerContract:
         assert batch.head_corrupted.shape == (64,)
         assert int(batch.entities.min()) >= 0 and int(batch.entities.max()) < nations().graph.num_nodes
         assert batch.triples(self.positives()).shape == (64, K, 3)
+
+    def test_one_contract_sample_chooses_sides_and_corrupt_draws_on_them(self) -> None:
+        """Every sampler, KMAS included, implements ``corrupt`` and keeps the base ``sample``: the sides come
+        from ``side`` and each sampler only draws for the sides it is given."""
+        sampler = self.make()
+        assert type(sampler).sample is NegativeSampler.sample
+        sides = torch.arange(64) % 3 == 0
+        batch = sampler.corrupt(self.positives(), sides, 0)
+        assert isinstance(batch, NegativeBatch) and torch.equal(batch.head_corrupted, sides)
+        assert batch.entities.shape == batch.mask.shape == (64, K)
 
     def test_never_positive_when_filtered(self) -> None:
         if not self.filtered:

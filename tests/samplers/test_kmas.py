@@ -184,12 +184,12 @@ def test_one_cache_per_training_graph() -> None:
 
 def test_state_round_trip() -> None:
     sampler = make_sampler()
-    sampler.last_refresh_step, sampler.last_refresh_epoch = 12, 2
+    sampler.refreshes.done(step=12, epoch=2)
     state = sampler.state_dict()
     restored = KMASSampler(num_negatives=16, top_k=2, seed=99)
     restored.attach([typed_split()])
     restored.load_state_dict(state)
-    assert restored.seed == 3 and restored.last_refresh_step == 12 and restored.last_refresh_epoch == 2
+    assert restored.seed == 3 and (restored.refreshes.last_step, restored.refreshes.last_epoch) == (12, 2)
     assert restored.caches[0].fingerprint() == sampler.caches[0].fingerprint()
     lean = make_sampler(cache_in_checkpoint=False).state_dict()
     assert "caches" not in lean and lean["seed"] == 3

@@ -25,9 +25,10 @@ from lit_kgns.data.download import (
     record_checksums,
     sha256_of,
 )
-from lit_kgns.data.entries import DATASETS, DatasetEntry, DatasetNotFoundError
+from lit_kgns.data.entries import DatasetEntry, DatasetNotFoundError
 from lit_kgns.data.graph import KGDataset
 from lit_kgns.data.locks import data_root_lock, folders_removed_on_error
+from lit_kgns.data.registry import DATASETS
 from lit_kgns.data.root import DATA_ROOT_ENV, resolve_data_root
 from lit_kgns.errors import DataNotFoundError, UnknownDatasetError
 

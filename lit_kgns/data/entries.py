@@ -2,9 +2,9 @@
 
 Sources are commit-pinned GitHub URLs (or the ConvE tarballs); the builders in :mod:`lit_kgns.data.splits`
 follow upstream ULTRA's protocol for each family. :mod:`lit_kgns.data.catalog` looks entries up by name.
-The families added later (ConceptNet, DacKGR, ILPC large, HM 3k/5k, InGram WK, WikiTopics) are in
-:mod:`lit_kgns.data.entries_more`; the 17 graphs with no offline copy (pinned by git blob id, or trusted on
-first use) in :mod:`lit_kgns.data.entries_remote`.
+ConceptNet, DacKGR, ILPC large, HM 3k/5k, InGram WK and WikiTopics are in :mod:`lit_kgns.data.entries_more`;
+the 17 graphs with no offline copy (pinned by git blob id, or trusted on first use) in
+:mod:`lit_kgns.data.entries_remote`; :mod:`lit_kgns.data.registry` gathers them all.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _data_files(folder: str, local: tuple[str, ...], remote: tuple[str, ...] | N
     )
 
 
-def _transductive_entries() -> list[DatasetEntry]:
+def transductive_entries() -> list[DatasetEntry]:
     build = _build_transductive
     entries = []
     for name, folder, archive, embedded, description in (
@@ -158,7 +158,7 @@ def _transductive_entries() -> list[DatasetEntry]:
     return entries
 
 
-def _grail_entries() -> list[DatasetEntry]:
+def grail_entries() -> list[DatasetEntry]:
     entries = []
     for family, prefix, label in (
         ("fb237", "fb237", "FB15k-237"),
@@ -186,7 +186,7 @@ def _grail_entries() -> list[DatasetEntry]:
     return entries
 
 
-def _inference_graph_entries() -> list[DatasetEntry]:
+def inference_graph_entries() -> list[DatasetEntry]:
     ilpc = DatasetEntry(
         "ilpc2022_small",
         "inductive_e",
@@ -258,17 +258,3 @@ def _build_grail(train_dir: str, inference_dir: str, name: str, folder: Path) ->
 
 def _build_inference_graph(files: InductiveFiles, setting: str, name: str, folder: Path) -> KGDataset:
     return inference_graph_inductive(name, folder, files, setting)
-
-
-def _registry() -> dict[str, DatasetEntry]:
-    # imported here, not at the top: entries_more and entries_remote build on this module's helpers (a
-    # top-level import would be circular); by now every name they need is defined
-    from lit_kgns.data.entries_more import more_entries
-    from lit_kgns.data.entries_remote import remote_entries
-
-    entries = [*_transductive_entries(), *_grail_entries(), *_inference_graph_entries(), *more_entries()]
-    entries += remote_entries()
-    return {entry.name: entry for entry in entries}
-
-
-DATASETS: dict[str, DatasetEntry] = _registry()

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from argparse import ArgumentError
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,12 @@ class KGCLI(LightningCLI):
         # --lr_scheduler as LightningCLI users write it; handed to the module, which builds its own optimizer
         parser.add_lr_scheduler_args()
         parser.set_defaults({"sampler": {"class_path": "lit_kgns.samplers.StrictUniformSampler"}})
+        # an embedding backbone's table sizes come from the DataModule the run builds (backbones without them,
+        # the KGFMs, are left alone); given explicitly in a config, a size is kept
+        for name in SIZES:
+            parser.link_arguments(
+                "data", f"model.backbone.init_args.{name}", compute_fn=partial(size_of, name), apply_on="instantiate"
+            )
         parser.add_argument(
             "--test_after_fit", type=bool, default=False, help="run `test` on the best checkpoint after `fit`"
         )
@@ -117,7 +124,6 @@ class KGCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         root_for_checkpoints(config)
-        size_from_data(config)
         if config.get("lr_scheduler") is not None:
             if config.model.get("lr_scheduler") is not None:
                 raise ConfigError("give the scheduler once: --lr_scheduler or --model.lr_scheduler, not both")
@@ -140,16 +146,9 @@ def root_for_checkpoints(config: Namespace) -> None:
         backbone.init_args["data_root"] = str(config.data.root)
 
 
-def size_from_data(config: Namespace) -> None:
-    """Fill in the ``num_entities`` / ``num_relations`` an embedding backbone leaves unset from its training
-    graph, in the config itself: the saved config and the checkpoint then record the sizes."""
-    backbone = config.model.backbone
-    parameters = inspect.signature(import_object(backbone.class_path)).parameters
-    unset = [name for name in SIZES if name in parameters and backbone.init_args.get(name) is None]
-    if unset:
-        datamodule = KGDataModule(**config.data.as_dict())
-        for name in unset:
-            backbone.init_args[name] = getattr(datamodule, name)
+def size_of(name: str, datamodule: KGDataModule) -> int | None:
+    """``num_entities`` or ``num_relations`` of the DataModule's training graph, for an embedding backbone."""
+    return getattr(datamodule, name)
 
 
 def cli_main(args: ArgsType = None, run: bool = True, exit_on_error: bool = True) -> KGCLI:

@@ -58,7 +58,13 @@ def print_config(*args: str) -> str:
     return out.getvalue()
 
 
-def test_embedding_model_config_takes_its_sizes_from_any_dataset(tmp_path):
+def test_embedding_model_config_takes_its_sizes_from_any_dataset(tmp_path, monkeypatch):
+    """The sizes come from the run's own DataModule (linked at instantiation): the dataset is loaded once."""
+    import lit_kgns.data.datamodule as datamodule_module
+
+    loads = []
+    real_load = datamodule_module.load_dataset
+    monkeypatch.setattr(datamodule_module, "load_dataset", lambda *a, **k: loads.append(a) or real_load(*a, **k))
     cli = run_cli(
         "fit",
         "-c",
@@ -71,6 +77,8 @@ def test_embedding_model_config_takes_its_sizes_from_any_dataset(tmp_path):
     backbone = cli.model.backbone
     assert (backbone.num_entities, backbone.num_relations) == (14, 55)  # Nations, not the file's UMLS
     assert cli.trainer.state.finished
+    assert [arguments[0] for arguments in loads] == ["nations"]
+    assert cli.model.hparams["backbone"]["init_args"]["num_entities"] == 14  # a checkpoint rebuilds it
 
 
 def test_embedding_model_on_a_mixture_is_a_clear_error(tmp_path):

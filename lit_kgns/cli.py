@@ -28,7 +28,9 @@ from lit_kgns.samplers.base import NegativeSampler
 
 SIZES = ("num_entities", "num_relations")
 RUN_OPTIONS = ("predict_top_k", "predict_filtered")  # model options that belong to a predict run
-WHERE_FILES_LIVE = ("model.backbone.init_args.data_root",)  # not the model: may differ when a run resumes
+# not chosen by the user: where files live (may differ when a run resumes), and sizes taken from the data
+# (which on_load_checkpoint checks by the training graphs' fingerprints)
+DERIVED = tuple(f"model.backbone.init_args.{name}" for name in ("data_root", "num_entities", "num_relations"))
 TRACEBACK_ENV = "LIT_KGNS_TRACEBACK"
 
 
@@ -94,7 +96,7 @@ class KGCLI(LightningCLI):
             changed = [
                 key
                 for key in differences(given.as_dict(), self.config[subcommand].model.as_dict())
-                if key not in WHERE_FILES_LIVE
+                if key not in DERIVED
             ]
             if changed:
                 raise ConfigError(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from jsonargparse.typing import import_object
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.kge import KGEBackbone
+from lit_kgns.data.batches import TrainingBatch
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
 from lit_kgns.errors import CheckpointError, DivergedError, SetupError
@@ -36,8 +39,8 @@ def default_optimizer(parameters: Iterable[nn.Parameter]) -> torch.optim.Optimiz
 class KGLinkPrediction(pl.LightningModule):
     """Trains and evaluates a :class:`KGBackbone` for link prediction.
 
-    Training: the batch holds its positives and the negatives the sampler Callback drew for them
-    (``batch["negatives"]``); the batch's own triples are hidden from message passing
+    Training: the :class:`~lit_kgns.data.batches.TrainingBatch` holds its positives and the negatives the sampler
+    Callback drew for them; the batch's own triples are hidden from message passing
     (``remove_batch_edges``); ``loss`` scores them (BCE with self-adversarial weights by default).
     Evaluation: filtered ranking of every entity for the head and the tail query of each triple, pooled;
     metrics are logged as ``val/mrr``, ``test/hits@10``, ... and, with several graphs, per graph
@@ -75,6 +78,7 @@ class KGLinkPrediction(pl.LightningModule):
         # Under LightningCLI the hyperparameters are the parsed config (class paths and init args), from which
         # ``load_from_checkpoint`` rebuilds the backbone; from plain Python keep modules and callables out.
         self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone", "optimizer", "loss", "lr_scheduler"])
+        _drop_options_the_backbone_ignored(self.hparams)
         self.backbone = backbone
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
@@ -129,10 +133,9 @@ class KGLinkPrediction(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     # ----------------------------------------------------------------- training
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        positives = batch["triples"]
-        graph = split_source(self.trainer).train_splits[int(batch["graph"])].graph
-        negatives = batch.get("negatives")
+    def training_step(self, batch: TrainingBatch, batch_idx: int) -> Tensor:
+        positives, negatives = batch.triples, batch.negatives
+        graph = split_source(self.trainer).train_splits[batch.graph_index].graph
         if negatives is None:
             raise SetupError(
                 "the training batch holds no negatives: training needs a NegativeSampler callback in the Trainer "
@@ -271,6 +274,19 @@ def _check_embedding_graph(stored: list[dict[str, Any]], splits: list[LinkPredic
                 f"not on {current['name']} ({current['entities']} entities): its entity and relation ids belong "
                 "to the graph it was trained on; predict with that dataset (data.dataset)"
             )
+
+
+def _drop_options_the_backbone_ignored(hparams: Any) -> None:
+    """The CLI links ``num_entities`` / ``num_relations`` from the DataModule into every backbone's options; a
+    backbone without them (a KGFM) is built without them, and a checkpoint must not keep them either (resuming
+    would pass them back)."""
+    backbone = hparams.get("backbone")
+    init_args = backbone.get("init_args") if hasattr(backbone, "get") else None
+    if init_args is None or not backbone.get("class_path"):
+        return
+    accepted = inspect.signature(import_object(backbone["class_path"])).parameters
+    for name in [name for name in ("num_entities", "num_relations") if name in init_args and name not in accepted]:
+        del init_args[name]
 
 
 def _built_by_cli() -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from lit_kgns.errors import ConfigError
+from lit_kgns.negatives import NegativeBatch
 
 BatchPlan = tuple[int, Tensor]  # (graph id, triple indices)
 
@@ -90,8 +92,18 @@ class ResumableLoader(DataLoader):
             warnings.warn(message, stacklevel=2)
 
 
+@dataclass
+class TrainingBatch:
+    """One training batch: ``(B, 3)`` positive triples of training graph ``graph_index`` and, once the sampler
+    Callback has drawn them, their negatives. Lightning moves it to the device field by field."""
+
+    triples: Tensor
+    graph_index: int
+    negatives: NegativeBatch | None = None
+
+
 class TrainingTriples(Dataset):
-    """Maps a :class:`BatchPlan` to the batch ``{"triples": (B, 3), "graph": id}``."""
+    """Maps a :class:`BatchPlan` to its :class:`TrainingBatch`."""
 
     def __init__(self, triples_per_graph: list[Tensor]) -> None:
         self.triples_per_graph = triples_per_graph
@@ -99,9 +111,9 @@ class TrainingTriples(Dataset):
     def __len__(self) -> int:
         return sum(len(triples) for triples in self.triples_per_graph)
 
-    def __getitem__(self, plan: BatchPlan) -> dict[str, Tensor | int]:
+    def __getitem__(self, plan: BatchPlan) -> TrainingBatch:
         graph_id, indices = plan
-        return {"triples": self.triples_per_graph[graph_id][indices], "graph": graph_id}
+        return TrainingBatch(self.triples_per_graph[graph_id][indices], graph_id)
 
 
 class EvaluationTriples(Dataset):

@@ -41,7 +41,7 @@ def _as_list(names: str | list[str] | None) -> list[str]:
 class KGDataModule(pl.LightningDataModule):
     """Serves transductive, inductive(e) and inductive(e,r) benchmarks by catalog name.
 
-    Batches hold positive triples only (``{"triples": (B, 3), "graph": id}``); the sampler Callback adds
+    Batches hold positive triples only (:class:`~lit_kgns.data.batches.TrainingBatch`); the sampler Callback adds
     the negatives on the training device. Several training datasets form a pretraining mixture; several
     validation / test datasets are evaluated one after the other (one dataloader each) and reported per
     graph and on average.

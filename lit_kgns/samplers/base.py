@@ -2,7 +2,7 @@
 
 A sampler lives in the training process, reads the training graphs from the DataModule at ``setup``,
 refreshes whatever cache it keeps at step or epoch boundaries, and at the start of every training batch
-puts its negatives into the batch (``batch["negatives"]``, a :class:`~lit_kgns.negatives.NegativeBatch`),
+puts its negatives into the batch (``TrainingBatch.negatives``, a :class:`~lit_kgns.negatives.NegativeBatch`),
 which ``training_step`` reads. Its random numbers come from a generator reseeded for every batch from
 ``(seed, global rank, epoch, batch index)``: ranks draw different negatives, and a run resumed from a
 checkpoint draws exactly the negatives of the uninterrupted run.
@@ -21,6 +21,7 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.data.batches import TrainingBatch
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
 from lit_kgns.data.triple_index import TripleIndex
@@ -203,12 +204,12 @@ class NegativeSampler(pl.Callback, ABC):
         )
 
     def on_train_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: TrainingBatch, batch_idx: int
     ) -> None:
         """Reseed, let the sampler refresh what it keeps, then put the batch's negatives into it."""
         self.reseed(trainer.current_epoch, batch_idx, pl_module.device)
         self.before_sampling(trainer, pl_module)
-        batch["negatives"] = self.sample(batch["triples"], int(batch["graph"]))
+        batch.negatives = self.sample(batch.triples, batch.graph_index)
 
     def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Called before each training batch is drawn: refresh caches, update a scheduled ratio."""

@@ -19,7 +19,7 @@ from lit_kgns.scoring import diagnostic_scores
 
 
 class KMASDiagnostics(pl.Callback):
-    """Every ``every_n_steps`` training steps, from the batch just trained (``batch["negatives"]`` with its
+    """Every ``every_n_steps`` training steps, from the batch just trained (its ``negatives`` with their
     ``hard`` slots), logs
 
     * ``kmas/hard_score_mean`` and ``kmas/random_score_mean``: the backbone's mean score of the hard and of
@@ -54,15 +54,15 @@ class KMASDiagnostics(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        negatives: NegativeBatch | None = batch.get("negatives")
+        negatives: NegativeBatch | None = batch.negatives
         # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
         trained = trainer.global_step - 1
         if negatives is None or not self.measurements.due_at_step(trained):
             return
         self.measurements.done(trained, trainer.current_epoch)
-        graph_id = int(batch["graph"])
+        graph_id = batch.graph_index
         graph = split_source(trainer).train_splits[graph_id].graph
-        for key, value in self.measure(trainer, pl_module, graph, batch["triples"], negatives, graph_id).items():
+        for key, value in self.measure(trainer, pl_module, graph, batch.triples, negatives, graph_id).items():
             pl_module.log(key, value, batch_size=1)
 
     @torch.no_grad()

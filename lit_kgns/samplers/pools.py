@@ -157,7 +157,7 @@ class PoolSampler(NegativeSampler):
         # global_step was incremented by the optimizer step: the batch just trained is step global_step - 1
         if self.log_every_n_steps is None or (trainer.global_step - 1) % self.log_every_n_steps:
             return
-        positives, negatives, graph_id = batch["triples"], batch["negatives"], int(batch["graph"])
+        positives, negatives, graph_id = batch.triples, batch.negatives, batch.graph_index
         size = len(positives)
         for name, value in self.counters(positives, negatives, graph_id).items():
             pl_module.log(f"sampler/{name}", value, batch_size=size)

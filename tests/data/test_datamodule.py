@@ -47,18 +47,18 @@ def test_datamodule_serves_positive_batches_and_per_graph_evaluation(tmp_path):
     datamodule.setup("fit")
     datamodule.setup("test")
     batch = next(iter(datamodule.train_dataloader()))
-    split = datamodule.train_splits[batch["graph"]]
-    assert batch["triples"].shape == (8, 3)
+    split = datamodule.train_splits[batch.graph_index]
+    assert batch.triples.shape == (8, 3)
     # every training triple is a triple of the graph it is said to come from
     keys = split.targets @ torch.tensor([10**6, 10**3, 1])
-    assert torch.isin(batch["triples"] @ torch.tensor([10**6, 10**3, 1]), keys).all()
+    assert torch.isin(batch.triples @ torch.tensor([10**6, 10**3, 1]), keys).all()
     assert len(datamodule.val_dataloader()) == 2 and len(datamodule.test_dataloader()) == 1
     assert next(iter(datamodule.test_dataloader()[0])).shape == (16, 3)
 
 
 def first_batches(datamodule: KGDataModule, count: int = 3) -> list[torch.Tensor]:
     loader = datamodule.train_dataloader()
-    return [batch["triples"] for _, batch in zip(range(count), loader, strict=False)]
+    return [batch.triples for _, batch in zip(range(count), loader, strict=False)]
 
 
 def test_batch_order_follows_the_global_seed_unless_a_seed_is_given(monkeypatch):

@@ -131,6 +131,14 @@ class KGCLI(LightningCLI):
                 raise ConfigError("give the scheduler once: --lr_scheduler or --model.lr_scheduler, not both")
             config.model.lr_scheduler, config.lr_scheduler = config.lr_scheduler, None
 
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as error:  # jsonargparse wraps what a link's compute_fn raised (the sizes' dataset load)
+            if isinstance(error.__cause__, LitKGNSError):
+                raise error.__cause__ from None
+            raise
+
     def after_fit(self) -> None:
         if self.config.fit.get("test_after_fit"):
             # the path itself, not "best": Lightning warns about "multiple ModelCheckpoint callbacks" with ours

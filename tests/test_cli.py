@@ -354,15 +354,18 @@ def test_data_root_reaches_a_released_checkpoint_through_the_config_not_the_envi
 
 
 def test_configs_interpolate_against_the_whole_parsed_config() -> None:
-    """parser_mode omegaconf+: configs/pretrain/trix.yaml evaluates in batches of ``${data.batch_size}``, so an
-    override of the batch size on the command line reaches the evaluation batches too."""
+    """parser_mode omegaconf+: configs/pretrain/trix.yaml evaluates in batches of ``${.batch_size}`` (its sibling
+    in ``data``: relative, so it resolves under a subcommand too), and an override of the batch size on the
+    command line reaches the evaluation batches."""
     from lit_kgns.cli import parse_only
 
     config = REPO / "configs/pretrain/trix.yaml"
-    assert "${data.batch_size}" in config.read_text()
+    assert "${.batch_size}" in config.read_text()
     assert parse_only(["-c", str(config)]).data.eval_batch_size == 32
     overridden = parse_only(["-c", str(config), "--data.batch_size=8"])
     assert (overridden.data.batch_size, overridden.data.eval_batch_size) == (8, 8)
+    printed = yaml.safe_load(print_config("fit", "-c", str(config), "--data.batch_size=8"))["data"]
+    assert (printed["batch_size"], printed["eval_batch_size"]) == (8, 8)
 
 
 def test_a_run_and_a_prediction_from_its_checkpoint_print_no_third_party_noise(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ class KGBackbone(nn.Module, ABC):
 
         Args:
             graph: the graph to reason on.
-            anchors, relations, head_queries: ``(B,)`` query entity, direct relation, and direction.
+            anchors: ``(B,)`` query entities.
+            relations: ``(B,)`` direct relations of the queries.
+            head_queries: ``(B,)`` True where the query asks for the head.
             candidates: ``(B, C)`` entity ids to score, or ``None`` for all ``graph.num_nodes`` entities.
             removed_edges: ``(M, 3)`` ``(head, relation, tail)`` triples whose edges (and inverses) are
                 hidden from message passing, e.g. the training batch itself.

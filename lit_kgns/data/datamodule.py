@@ -56,9 +56,11 @@ class KGDataModule(pl.LightningDataModule):
             ``transductive``, ``inductive_e``, ``inductive_er``, ``all``, ``offline``, or the path of a folder
             of your own triple files: :mod:`lit_kgns.data.folders`); with no name at all, the embedded
             default ``umls`` (bundled with PyKEEN, no download).
-        train_datasets, valid_datasets, test_datasets: per-stage names overriding ``dataset``
-            (e.g. pretrain on ``[fb15k-237, wn18rr, codex-m]``, test on ``[grail_fb237_v1, ...]``);
-            validation falls back to the training datasets, testing to the validation ones.
+        train_datasets: training datasets overriding ``dataset`` (e.g. pretrain on
+            ``[fb15k-237, wn18rr, codex-m]``).
+        valid_datasets: validation datasets overriding ``dataset``; else the training ones.
+        test_datasets: test datasets overriding ``dataset`` (e.g. ``[grail_fb237_v1, ...]``); else the
+            validation ones.
         root: data root holding the dataset folders; default ``$LIT_KGNS_DATA``, else the user cache.
         batch_size: positive triples per training batch.
         eval_batch_size: triples per evaluation batch (each gives a tail query, and a head query unless

@@ -57,7 +57,7 @@ class AdversarialSampler(DynamicPoolSampler):
         precompute: compute the pools of all training queries at refresh instead of per batch; ``None``
             (default) precomputes for embedding sources (those with ``entity_table()``, the KGE backbones) and
             not for graph models such as ULTRA, whose scoring of every training query is a full evaluation.
-        others: see :class:`~lit_kgns.samplers.neighbors.DynamicPoolSampler`.
+        kwargs: the options of :class:`~lit_kgns.samplers.neighbors.DynamicPoolSampler`.
     """
 
     def __init__(self, chunk_size: int = 256, precompute: bool | None = None, **kwargs: Any) -> None:

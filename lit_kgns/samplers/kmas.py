@@ -71,7 +71,8 @@ class KMASSampler(NegativeSampler):
         include_self: whether a relation counts as similar to itself.
         representation: ``query``, ``query_diagonal`` or ``mean`` for query-conditioned backbones.
         weighting: ``incidence`` (relation weight × its number of tails) or ``relation`` (weight alone).
-        refresh_every_n_steps, refresh_every_n_epochs: refresh period (steps take precedence; ``None`` never).
+        refresh_every_n_steps: refresh every this many optimizer steps (takes precedence; ``None``: never).
+        refresh_every_n_epochs: else every this many epochs (``None``: never).
         chunk_size: relations per batched relation-model pass while refreshing.
         max_retries: redraws of filtered-out hard candidates before falling back to uniform ones.
         diagnostics_every_n_steps: log hardness and false-negative diagnostics every n steps (``None``: never).

@@ -63,8 +63,9 @@ class DynamicPoolSampler(PoolSampler):
         model: frozen auxiliary backbone (module), or ``None``.
         checkpoint: lit_kgns checkpoint of the auxiliary backbone, or ``None``.
         num_query_results: pool size ``k`` (neighbours per query).
-        refresh_every_n_steps, refresh_every_n_epochs: refresh period when the trained model is the source
-            (steps take precedence; ``None`` never).
+        refresh_every_n_steps: refresh every this many optimizer steps when the trained model is the source
+            (takes precedence; ``None``: never).
+        refresh_every_n_epochs: else every this many epochs (``None``: never).
         kwargs: see :class:`PoolSampler` and :class:`~lit_kgns.samplers.base.NegativeSampler`.
     """
 

@@ -107,7 +107,7 @@ class TypedSampler(PoolSampler):
         types_file: TSV ``entity<TAB>type``, or the extension's JSON (see the module docstring).
         domain_range_file: TSV ``relation<TAB>domain<TAB>range``, or the extension's JSON; derived from
             observed types when omitted.
-        num_negatives, side, seed, fallback, filtered, log_every_n_steps: see :class:`PoolSampler`.
+        kwargs: the options of :class:`PoolSampler` (``num_negatives``, ``side``, ``seed``, ``fallback``, ...).
 
     Labels are taken from the Trainer's DataModule at ``setup``; outside a Trainer, call :meth:`set_types`
     with id tensors (or pass ``entity_labels`` / ``relation_labels`` to :meth:`load_metadata`).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from filelock import FileLock
@@ -19,28 +19,21 @@ LOCK_TIMEOUT_S = 6 * 3600.0  # waiting for another process's download of the lar
 
 
 @contextmanager
-def folders_removed_on_error(folder: Path) -> Iterator[None]:
-    """Creates ``folder`` (and its missing parents); if the block raises, removes the ones created here."""
+def folders_removed_on_error(folder: Path, lock_file: str | None = None) -> Iterator[None]:
+    """Creates ``folder`` (and its missing parents); if the block raises, removes the ones created here. With
+    ``lock_file``, the block holds that file lock inside ``folder``, and the removal happens under it too."""
     created = [path for path in (folder, *folder.parents) if not path.exists()]
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        yield
-    except BaseException:
-        for path in created:
-            shutil.rmtree(path, ignore_errors=True)
-        raise
-
-
-@contextmanager
-def data_root_lock(root: Path) -> Iterator[None]:
-    """Hold the download lock of the data root ``root``. The root is created for its lock file if needed and,
-    if the block raises, removed again (still under the lock) when it was created here."""
-    created = [path for path in (root, *root.parents) if not path.exists()]
-    root.mkdir(parents=True, exist_ok=True)
-    with FileLock(root / LOCK_FILE, timeout=LOCK_TIMEOUT_S):
+    with FileLock(folder / lock_file, timeout=LOCK_TIMEOUT_S) if lock_file else nullcontext():
         try:
             yield
         except BaseException:
             for path in created:
                 shutil.rmtree(path, ignore_errors=True)
             raise
+
+
+def data_root_lock(root: Path) -> AbstractContextManager[None]:
+    """Hold the download lock of the data root ``root``, creating the root for its lock file if needed (and
+    removing it again, still under the lock, if the block raises)."""
+    return folders_removed_on_error(root, LOCK_FILE)

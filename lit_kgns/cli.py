@@ -48,7 +48,7 @@ class KGCLI(LightningCLI):
         parser.add_lr_scheduler_args()
         parser.set_defaults({"sampler": {"class_path": "lit_kgns.samplers.StrictUniformSampler"}})
         # an embedding backbone's table sizes come from the DataModule the run builds (backbones without them,
-        # the KGFMs, are left alone); given explicitly in a config, a size is kept
+        # the KGFMs, are left alone); linked, they are no longer options: a size written in a config is dropped
         for name in SIZES:
             parser.link_arguments(
                 "data", f"model.backbone.init_args.{name}", compute_fn=partial(size_of, name), apply_on="instantiate"

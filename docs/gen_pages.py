@@ -49,8 +49,8 @@ Pages = dict[str, bytes]  # path relative to docs/ -> content
 
 def zero_shot_pages(csv_path: Path = ZERO_SHOT_CSV) -> Pages:
     """The per-graph table (as ``results.md``), a per-graph figure and a group-means figure."""
+    from lit_kgns.analysis.run_tables import comparison_table
     from lit_kgns.results_csv import read_rows
-    from lit_kgns.run_tables import comparison_table
 
     rows = read_rows(csv_path)
     order = {config: index for index, config in enumerate(ZERO_SHOT_CONFIGS)}
@@ -68,7 +68,7 @@ def zero_shot_pages(csv_path: Path = ZERO_SHOT_CSV) -> Pages:
 def zero_shot_data(rows: list[dict[str, str]]) -> dict:
     """Per group: the graphs every config ran, each config's MRR on them, its unweighted mean over them (as
     ``comparison_table`` takes it) and the published mean over the whole benchmark group."""
-    from lit_kgns.run_tables import BENCHMARK_SIZES, GROUP_ORDER, PUBLISHED, graph_means, group_of
+    from lit_kgns.analysis.run_tables import BENCHMARK_SIZES, GROUP_ORDER, PUBLISHED, graph_means, group_of
 
     means = {key: mean for key, mean in graph_means(rows).items() if key[1] == "zero_shot"}
     configs = list(dict.fromkeys(config for config, _, _ in means))
@@ -311,8 +311,8 @@ def draw_kmas_forest(data: dict):
 
 def catalog_pages() -> Pages:
     """Markdown: every catalog dataset with its protocol, description and the upstream spellings it accepts."""
+    from lit_kgns.analysis.run_tables import GROUP_ORDER
     from lit_kgns.data import catalog
-    from lit_kgns.run_tables import GROUP_ORDER
 
     aliases: dict[str, list[str]] = {}
     for alias, name in getattr(catalog, "ALIASES", {}).items():

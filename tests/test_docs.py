@@ -298,7 +298,7 @@ def check_tune(arguments: list[str]) -> None:
     """A tuning call's study file exists and its keys parse; its options are known."""
     import yaml
 
-    from lit_kgns.tuning import check_study_keys
+    from lit_kgns.commands.tuning import check_study_keys
 
     study = REPO / arguments[0]
     assert study.is_file(), f"no study file {arguments[0]}"

@@ -14,8 +14,8 @@ from toy_graphs import RELATION_LABELS, typed_dataset
 from lit_kgns.backbones import Ultra
 from lit_kgns.backbones.kge import KGE_MODELS
 from lit_kgns.cli import cli_main
+from lit_kgns.commands.export import export_embeddings, main
 from lit_kgns.data import KGDataModule
-from lit_kgns.export import export_embeddings, main
 from lit_kgns.module import KGLinkPrediction
 
 REPO = Path(__file__).resolve().parents[1]

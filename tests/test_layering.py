@@ -12,12 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lit_kgns"
 LAYERS = [
     {"errors"},
     {"options", "negatives", "losses", "metrics", "data", "results_csv", "child_runs", "config_files", "quiet"},
+    {"analysis"},
     {"backbones"},
     {"scoring"},
     {"samplers"},
     {"module"},
     {"resume"},
-    {"cli", "__main__", "run_many", "run_tables", "tuning", "predictions", "export", "loggers"},
+    {"cli", "__main__", "predictions", "loggers"},
+    {"commands"},
 ]
 
 

@@ -13,11 +13,11 @@ import yaml
 from metric_checks import assert_ranking_metrics
 
 from lit_kgns import child_runs
-from lit_kgns import run_many as run_many_module
+from lit_kgns.analysis.run_tables import METRICS, comparison_table, results_table
+from lit_kgns.commands import run_many as run_many_module
+from lit_kgns.commands.run_many import budget, main, run_arguments
 from lit_kgns.errors import ConfigError
 from lit_kgns.results_csv import read_rows
-from lit_kgns.run_many import budget, main, run_arguments
-from lit_kgns.run_tables import METRICS, comparison_table, results_table
 
 REPO = Path(__file__).resolve().parents[1]
 

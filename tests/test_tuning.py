@@ -9,7 +9,7 @@ import yaml
 
 optuna = pytest.importorskip("optuna", reason="the tune extra (optuna) is not installed")
 
-from lit_kgns import tuning  # noqa: E402
+from lit_kgns.commands import tuning  # noqa: E402
 from lit_kgns.errors import ConfigError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from lit_kgns.analysis.run_tables import group_of
 from lit_kgns.data.catalog import available_datasets, get_entry
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.data.groups import expand_groups, group_members
-from lit_kgns.run_tables import group_of
 
 CLASSICS = ["nations", "kinship", "umls", "countries_s1", "countries_s2", "countries_s3"]
 

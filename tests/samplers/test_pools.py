@@ -7,12 +7,12 @@ from functools import cache
 import pytest
 import torch
 
+from lit_kgns.commands.pool_statistics import pool_statistics
 from lit_kgns.data.catalog import load_dataset
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 from lit_kgns.data.triple_index import TripleIndex
 from lit_kgns.samplers import CorruptSampler, RelationalSampler, TypedSampler, UniformSampler
 from lit_kgns.samplers.fallback import PoolRanges, fallback_slots, fill
-from lit_kgns.samplers.statistics import pool_statistics
 
 # 0 -r0-> 1, 2 -r0-> 3, 0 -r1-> 4, 5 -r1-> 1, 0 -r2-> 1 ; entity 6 isolated (7 entities, 3 relations)
 TOY = torch.tensor([[0, 0, 1], [2, 0, 3], [0, 1, 4], [5, 1, 1], [0, 2, 1]])
@@ -246,8 +246,8 @@ def test_pool_statistics_match_reference(name: str, sampler: str) -> None:
 
 def test_pool_sizes_equal_the_dense_count_for_answer_dependent_pools() -> None:
     from lit_kgns.backbones import TransE
+    from lit_kgns.commands.pool_statistics import pool_sizes, query_combos
     from lit_kgns.samplers import NearestNeighborSampler
-    from lit_kgns.samplers.statistics import pool_sizes, query_combos
 
     split = dataset("nations").train
     torch.manual_seed(0)

@@ -11,7 +11,7 @@ is measured per triple and side instead. For each combo:
 * ``no_pool_original`` = the extension's bucket 0 (only empty *tail* pools, over all combos).
 
 Samplers without pools (uniform) count every entity as pool. Run
-``python -m lit_kgns.samplers.statistics --dataset umls --sampler corrupt`` for the table.
+``python -m lit_kgns.commands.pool_statistics --dataset umls --sampler corrupt`` for the table.
 """
 
 from __future__ import annotations

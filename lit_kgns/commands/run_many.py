@@ -1,5 +1,5 @@
 """``lit-kgns-run-many``: one or more model configs over a list or group of datasets and several seeds, each
-run in its own process, into a resumable CSV and Markdown tables (:mod:`lit_kgns.run_tables`): per graph, group
+run in its own process, into a resumable CSV and Markdown tables (:mod:`lit_kgns.analysis.run_tables`): per graph, group
 means beside the published ones, and the configs side by side over the graphs they all ran.
 
     lit-kgns-run-many --configs configs/zero_shot/ultra_3g.yaml --datasets inductive_e inductive_er \\
@@ -25,11 +25,11 @@ from typing import Any, Literal, get_args
 
 from tqdm import tqdm
 
+from lit_kgns.analysis.run_tables import METRICS, comparison_table, group_of, results_table
 from lit_kgns.child_runs import report_result, run_in_processes, terminate_as_interrupt
 from lit_kgns.data.groups import expand_groups
 from lit_kgns.errors import ConfigError
 from lit_kgns.results_csv import append_rows, read_rows
-from lit_kgns.run_tables import METRICS, comparison_table, group_of, results_table
 
 Mode = Literal["zero_shot", "finetune", "scratch"]
 FIELDS = ["config", "mode", "dataset", "group", "seed", *METRICS, "seconds", "run_dir"]
@@ -164,7 +164,14 @@ def run_many(argv: list[str], extra: list[str]) -> None:
     ]
 
     def command(job: tuple[str, Mode, str, int]) -> list[str]:
-        return [sys.executable, "-m", "lit_kgns.run_many", "--single", "--", *run_arguments(*job, args.out, extra)]
+        return [
+            sys.executable,
+            "-m",
+            "lit_kgns.commands.run_many",
+            "--single",
+            "--",
+            *run_arguments(*job, args.out, extra),
+        ]
 
     def log_file(job: tuple[str, Mode, str, int]) -> Path:
         return args.out / f"{run_name(*job)}.log"

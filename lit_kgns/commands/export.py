@@ -136,7 +136,7 @@ def load_for_export(
     except (TypeError, KeyError) as error:
         raise CheckpointError(
             f"{checkpoint}: cannot rebuild the model from its hyperparameters ({error}); export from Python with "
-            "lit_kgns.export.export_embeddings(backbone, dataset, output_dir)"
+            "lit_kgns.commands.export.export_embeddings(backbone, dataset, output_dir)"
         ) from error
     options = dict(stored.get("datamodule_hyper_parameters") or {})
     accepted = inspect.signature(KGDataModule).parameters

@@ -1,0 +1,1 @@
+"""Reading results: the tables of many runs beside the published numbers."""

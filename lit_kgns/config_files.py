@@ -48,19 +48,25 @@ def check_config_files(argv: list[str]) -> None:
     """Each ``-c`` / ``--config`` file exists, is YAML and states each key once; errors name the file and
     line (jsonargparse's own message names neither)."""
     for path in config_paths(argv):
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-        except _DuplicateKey as duplicate:
-            raise ConfigError(
-                f"{path}:{duplicate.line}: key {duplicate.key!r} is given twice (first on line {duplicate.first}); "
-                "YAML would keep the last one silently: keep one"
-            ) from None
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-            raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from error
+        read_config(path)
+
+
+def read_config(path: Path) -> Any:
+    """The content of the YAML file ``path``, read strictly: a missing file, invalid YAML or a key given twice
+    is a :class:`ConfigError` naming the file and line."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except _DuplicateKey as duplicate:
+        raise ConfigError(
+            f"{path}:{duplicate.line}: key {duplicate.key!r} is given twice (first on line {duplicate.first}); "
+            "YAML would keep the last one silently: keep one"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from error
 
 
 def key_line(path: Path, dotted: str) -> int | None:

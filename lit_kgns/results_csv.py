@@ -46,7 +46,7 @@ def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> No
     is left half written, and keep the columns only they have."""
     columns = _header(path) if path.exists() else []
     missing = [field for field in fields if field not in columns]
-    if columns and (missing or not path.read_bytes().endswith(b"\n")):
+    if columns and (missing or not _ends_a_line(path)):
         # a line cut short is dropped here, before rows follow it and it could pass for a complete one
         old, columns = read_rows(path), columns + missing
         temporary = path.with_name(path.name + ".tmp")
@@ -57,6 +57,13 @@ def append_rows(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> No
         handle.write(text.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether the file's last byte ends a line (the rest of the file is not read)."""
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 def _header(path: Path) -> list[str]:

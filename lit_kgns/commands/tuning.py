@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import yaml
 
 from lit_kgns.cli import cli_main, parse_only
-from lit_kgns.config_files import check_config_files, describe_parse_error
+from lit_kgns.config_files import check_config_files, describe_parse_error, read_config
 from lit_kgns.errors import ConfigError, DivergedError, LitKGNSError
 
 
@@ -158,8 +157,7 @@ def tune(study_path: str | Path, out: str | Path = "runs/tune", n_trials: int | 
 def read_study(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: study file not found")
-    check_config_files(["-c", str(path)])  # YAML, each key once: errors name the line
-    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    content = read_config(path) or {}  # YAML, each key once: errors name the line
     if not isinstance(content.get("study"), dict) or "name" not in content["study"]:
         raise ConfigError(f"{path}: expected a `study:` mapping with at least `name`")
     if not isinstance(content.get("space", {}), dict):

@@ -112,18 +112,19 @@ class DynamicPoolSampler(PoolSampler):
         super().on_fit_start(trainer, pl_module)
         if self.source is not None:
             self.source.to(pl_module.device)
-        self.refresh(backbone_of(pl_module))
-        self.refreshes.done(trainer.global_step, trainer.current_epoch)
+        self._refresh_from(trainer, pl_module)
 
     def before_sampling(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.auxiliary and self.refreshes.due_at_step(trainer.global_step):
-            self.refresh(backbone_of(pl_module))
-            self.refreshes.done(trainer.global_step, trainer.current_epoch)
+            self._refresh_from(trainer, pl_module)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.auxiliary and self.refreshes.due_at_epoch(trainer.current_epoch):
-            self.refresh(backbone_of(pl_module))
-            self.refreshes.done(trainer.global_step, trainer.current_epoch)
+            self._refresh_from(trainer, pl_module)
+
+    def _refresh_from(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.refresh(backbone_of(pl_module))
+        self.refreshes.done(trainer.global_step, trainer.current_epoch)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), **self.refreshes.state()}

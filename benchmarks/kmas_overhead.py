@@ -9,7 +9,8 @@ Step figures come from two child processes (one per sampler) running the same co
 memory is measured from a clean process: peak RSS above the pre-fit baseline on CPU (sampled by a thread,
 every 2 ms), ``torch.cuda.max_memory_allocated`` on CUDA. Targets: time ratio <= 1.03, memory <= 1.05;
 sampling alone within 2x strict uniform's per batch with every option (log-q included) where the draw
-table is built; refresh < 10 s and < 2 GB on the synthetic graph.
+table is built, at 64 positives (a KGFM's batch) and 1,024 (an embedding model's); refresh < 10 s and
+< 2 GB on the synthetic graph.
 """
 
 from __future__ import annotations
@@ -120,8 +121,11 @@ def measure(label: str, work: Callable[[], Any]) -> Any:
     return result
 
 
-def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: str, batch_size: int = 64) -> None:
-    """Attach, refresh, then sampling alone: every KMAS option against strict uniform, same batch, same seed."""
+def refresh_benchmark(
+    split: LinkPredictionSplit, backbone: KGBackbone, label: str, batch_sizes: tuple[int, ...] = (64, 1024)
+) -> None:
+    """Attach, refresh, then sampling alone: every KMAS option against strict uniform, same batch, same seed,
+    at each batch size (64 positives: a KGFM step; 1024: an embedding model's)."""
     graph = split.graph
     print(
         f"{label}: {graph.num_nodes} entities, {graph.num_direct_relations} relations, {graph.num_edges // 2} triples"
@@ -133,6 +137,12 @@ def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: s
     table = sampler.tables[0]
     if table is not None:
         print(f"  draw table: {len(table.keys)} entries, {table.nbytes() / 2**20:.1f} MB")
+    for batch_size in batch_sizes:
+        sampling_benchmark(split, sampler, batch_size)
+
+
+def sampling_benchmark(split: LinkPredictionSplit, sampler: KMASSampler, batch_size: int) -> None:
+    """Sampling alone, every KMAS option against strict uniform, interleaved rounds; median ms per batch."""
     positives = split.targets[
         torch.randperm(len(split.targets), generator=torch.Generator().manual_seed(0))[:batch_size]
     ]
@@ -144,7 +154,10 @@ def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: s
     options["KMAS, relation then tail, log-q 1"] = (sampler, {"log_q_correction": 1.0, "tables": [None]})
     sampler.hard_ratio = 0.5
     tables = sampler.tables
-    print(f"  sampling alone, {batch_size} x 256 negatives, hard ratio 0.5 (median of 9 interleaved rounds of 20):")
+    repeats = max(2, 20 * 64 // batch_size)
+    print(
+        f"  sampling alone, {batch_size} x 256 negatives, hard ratio 0.5 (median of 9 interleaved rounds of {repeats}):"
+    )
     seconds: dict[str, list[float]] = {name: [] for name in options}
     peaks: dict[str, float] = dict.fromkeys(options, 0.0)
     for _ in range(9):  # interleaved, so that a change of the machine's load reaches every option alike
@@ -155,9 +168,9 @@ def refresh_benchmark(split: LinkPredictionSplit, backbone: KGBackbone, label: s
             candidate.sample(positives)  # warm-up
             with PeakRSS() as memory:
                 start = time.perf_counter()
-                for _ in range(20):
+                for _ in range(repeats):
                     candidate.sample(positives)
-                seconds[name].append((time.perf_counter() - start) / 20)
+                seconds[name].append((time.perf_counter() - start) / repeats)
             peaks[name] = max(peaks[name], memory.delta_mb)
     baseline = statistics.median(seconds["strict uniform"])
     for name, times in seconds.items():

@@ -130,16 +130,14 @@ class QueryAnswers:
 
     def contains(self, candidates: Tensor) -> Tensor:
         """``(B, K)`` boolean: is ``candidates[i, j]`` a true answer of query ``i``?"""
-        if self.dense:
-            return self.mask.gather(1, candidates)
         rows = torch.arange(self.num_queries, device=candidates.device).unsqueeze(1)
         return self.contains_pairs(rows.expand_as(candidates), candidates)
 
     def contains_pairs(self, rows: Tensor, candidates: Tensor) -> Tensor:
         """Boolean of the shape of ``candidates``: is ``candidates`` a true answer of query ``rows``?"""
-        if self.dense:
-            return self.mask[rows, candidates]
         keys = (rows * self.num_nodes + candidates).reshape(-1)
+        if self.dense:  # a flat index_select: on CPU several times faster than indexing the 2-D mask
+            return self.mask.view(-1).index_select(0, keys).view(candidates.shape)
         sorted_keys = self.sorted_keys
         if len(sorted_keys) == 0:
             return torch.zeros_like(candidates, dtype=torch.bool)

@@ -21,7 +21,7 @@ from lit_kgns.negatives import NegativeBatch
 from lit_kgns.options import check_choice, check_period
 from lit_kgns.samplers.base import NegativeSampler, backbone_of
 from lit_kgns.samplers.kmas_diagnostics import KMASDiagnostics
-from lit_kgns.samplers.kmas_draws import Retries, candidate_draw, filtered_hard_draws, hybrid_draws, log_q_offsets
+from lit_kgns.samplers.kmas_draws import Retries, candidate_draw, hybrid_draws, log_q_offsets
 from lit_kgns.samplers.kmas_similarity import (
     RelationTails,
     Representation,
@@ -74,7 +74,8 @@ class KMASSampler(NegativeSampler):
         refresh_every_n_steps: refresh every this many optimizer steps (takes precedence; ``None``: never).
         refresh_every_n_epochs: else every this many epochs (``None``: never).
         chunk_size: relations per batched relation-model pass while refreshing.
-        max_retries: redraws of filtered-out hard candidates before falling back to uniform ones.
+        max_retries: redraws of a filtered-out hard candidate once its row's spare candidates are used up,
+            before its slot is drawn uniformly (``0``: no spares, no redraws).
         diagnostics_every_n_steps: log hardness and false-negative diagnostics every n steps (``None``: never).
         diagnostics_batch_size: positives scored for the hardness diagnostics (one no-grad forward pass).
         cache_in_checkpoint: save the similarity tables in the checkpoint for an exact resume.
@@ -185,9 +186,9 @@ class KMASSampler(NegativeSampler):
             entities, mask = draw_non_answers(known, self.num_negatives, self.generator)
             return entities, mask, torch.zeros_like(mask), None
         retries = Retries(self.max_retries, self.unique_hard)
-        draw = candidate_draw(self.tables[graph_id], self.caches[graph_id], self.tails[graph_id], self.generator)
-        hard = filtered_hard_draws(known, draw, queries.query_relations, num_hard, retries)
-        return hybrid_draws(known, hard, self.num_negatives, self.generator)
+        table, cache, tails = self.tables[graph_id], self.caches[graph_id], self.tails[graph_id]
+        draw = candidate_draw(table, cache, tails, self.generator, with_probabilities=self.log_q_correction > 0)
+        return hybrid_draws(known, draw, queries.query_relations, num_hard, self.num_negatives, retries, self.generator)
 
     # ----------------------------------------------------------------- cache
     def attach(self, splits: list[LinkPredictionSplit], device: torch.device | str = "cpu") -> None:

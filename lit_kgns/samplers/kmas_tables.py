@@ -5,14 +5,18 @@ At every refresh the hard distribution of each query relation ``q`` (:mod:`lit_k
     ``p(e | q) = Σ_j w_q(r_j) · 1[e ∈ tails(r_j)] / |tails(r_j)|``,
 
 is summed over its similar relations once and stored as one flat table over the ``2R`` rows (row ``q`` at
-``start[q]:start[q + 1]``): the sorted keys ``q · N + e`` of its support, ``p(e | q)``, the cumulative
-``P(e' <= e | q)`` within the row, and a guide table (Chen & Asau, 1974): for a row of ``n`` entries, entry
-``b`` points at the first entity whose cumulative exceeds ``b / n``. A draw of ``u`` starts at guide entry
-``⌊u n⌋``, two steps right settle nearly every draw (the guide lands within a step of the answer unless the
-bucket holds several small probabilities) and a binary search settles the rest; so drawing ``n`` hard
-negatives for a batch is a few gathers, exact, with ``p(e | q)`` of each draw read at its position (the
-log-q correction needs no search). :meth:`EntityTable.probability` finds ``p(e | q)`` of
-any entity by one binary search of ``q · N + e`` in the keys.
+``start[q]:start[q + 1]``): the sorted keys ``q · N + e`` of its support with ``p(e | q)``, and an alias table
+(Walker, 1977): a row of ``n`` entries has ``n`` equal buckets, bucket ``b`` keeps its own entity with
+probability ``threshold[b]`` and otherwise its alias. A draw of ``u`` takes bucket ``⌊u n⌋`` and compares the
+fraction ``u n - ⌊u n⌋`` with its threshold: two gathers, exact, with ``p(e | q)`` of the drawn entity read
+beside it (the log-q correction needs no search). :meth:`EntityTable.probability` finds ``p(e | q)`` of any
+entity by one binary search of ``q · N + e`` in the keys.
+
+The buckets are filled as by a sweep over each row's light (``p n < 1``) and heavy entries, written with prefix
+sums so that every row is built at once (:func:`_alias_buckets`; the sweep of Hübschle-Schneider & Sanders,
+2022): on one line lie the lights' deficits ``1 - p n`` end to end, on another the heavies' excesses ``p n - 1``;
+a light's alias is the heavy whose excess holds the start of its deficit, and a heavy whose excess ends inside
+a light's deficit lends the overhang to its own bucket, filled by the next heavy.
 
 Time and memory are ``O(B n)`` per batch whatever ``k`` is: nothing of shape ``(B, n, k)`` is built. The
 table's size ``S`` is the summed support of the rows,
@@ -34,55 +38,57 @@ from lit_kgns.samplers.kmas_similarity import RelationTails, SimilarityCache
 #: building; a graph whose similar relations hold more tails draws relation first, tail second instead.
 DEFAULT_MAX_TABLE_ENTRIES = 1 << 26
 
-#: Guide steps before a binary search settles the draws still short of their entity (on FB15k-237 about 45 %
-#: of the draws need one step, 5 % a second, 1 % more).
-_GUIDE_STEPS = 2
-
 #: Query rows whose support is merged at once while building (bounds the build's peak memory).
 _BUILD_CHUNK_ENTRIES = 1 << 22
 
 
 @dataclass(eq=False)
 class EntityTable:
-    """``p(e | q)`` of every query relation ``q`` as one sorted table (module docstring)."""
+    """``p(e | q)`` of every query relation ``q`` as one sorted table with its alias buckets (module docstring)."""
 
     keys: Tensor  # (S,) int64 q * N + e, sorted
-    entities: Tensor  # (S,) the e of each key
     probabilities: Tensor  # (S,) float32 p(e | q)
-    cumulative: Tensor  # (S,) float32 P(e' <= e | q) within the row; each row's last entry is exactly 1
-    guide: Tensor  # (S,) first position of the row whose cumulative exceeds b / n, b = 0 .. n - 1
-    row_cumulative: Tensor  # (S,) float64 q + cumulative: one sorted array over all rows, for binary searches
+    threshold: Tensor  # (S,) float64 chance that bucket b keeps its own entity
+    outcomes: Tensor  # (S, 2) int64 bucket b's own entity and its alias
+    outcome_probabilities: Tensor  # (S, 2) float32 p(e | q) of both
     start: Tensor  # (2R + 1,) row offsets
     available: Tensor  # (2R,) bool: row q has at least one entity
     num_nodes: int
 
     def __post_init__(self) -> None:
-        # a row's guide entries, and for an empty row the last entry of the table (its draws are discarded)
-        self.guide_size = self.start.diff().clamp(min=1)
-        self.guide_start = self.start[:-1].clamp(max=max(len(self.guide) - 1, 0))
+        # a row's buckets, scaled down by one part in 2^52 so that u < 1 never rounds up to a bucket past the
+        # row (u n with u = 1 - 2^-53 can round to n; the skew is below float64's own resolution), and for an
+        # empty row one bucket at the last entry of the table (its draws are discarded)
+        self.row_scale = self.start.diff().clamp(min=1).double() * (1 - 2.0**-52)
+        self.row_start = self.start[:-1].clamp(max=max(len(self.keys) - 1, 0))
+
+    @property
+    def entities(self) -> Tensor:
+        """``(S,)`` the ``e`` of each key."""
+        return self.keys % self.num_nodes
 
     def draw(
-        self, query_relations: Tensor, num_samples: int, generator: torch.Generator
-    ) -> tuple[Tensor, Tensor, Tensor]:
+        self, query_relations: Tensor, num_samples: int, generator: torch.Generator, with_probabilities: bool = True
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
         """``(entities, probabilities, drawn)`` ``(B, num_samples)``: draws from ``p(· | q)`` of each row's
-        query relation and their ``p(e | q)``."""
+        query relation and (``with_probabilities``) their ``p(e | q)``."""
         device = query_relations.device
-        u = torch.rand(len(query_relations), num_samples, generator=generator, device=device)
-        drawn = self.available[query_relations].unsqueeze(1).expand(-1, num_samples)
+        # one double per draw: its integer part picks the bucket, the 53 - log2(n) bits below decide within it
+        u = torch.rand(len(query_relations), num_samples, generator=generator, device=device, dtype=torch.float64)
+        drawn = self.available.index_select(0, query_relations).unsqueeze(1).expand(-1, num_samples)
         if not len(self.keys):
-            return torch.zeros(u.shape, dtype=torch.long, device=device), torch.zeros_like(u), drawn & False
-        start = self.guide_start[query_relations].unsqueeze(1)
-        bucket = (u.double() * self.guide_size[query_relations].unsqueeze(1)).long()  # exact in a double
-        position = self.guide[start + bucket]
-        # steps right where the cumulative is at most u; each row ends at exactly 1 > u, so a step never
-        # leaves the row, nor the table (an unavailable row's draw is discarded whatever it is)
-        for _ in range(_GUIDE_STEPS):
-            position += self.cumulative[position] <= u
-        behind = (self.cumulative[position] <= u).nonzero(as_tuple=True)
-        if len(behind[0]):  # a bucket holding several small probabilities: a binary search finishes those
-            target = query_relations[behind[0]].double() + u[behind].double()
-            position[behind] = torch.searchsorted(self.row_cumulative, target, right=True).clamp(max=len(self.keys) - 1)
-        return self.entities[position], self.probabilities[position], drawn
+            entities = torch.zeros(u.shape, dtype=torch.long, device=device)
+            return entities, torch.zeros(u.shape, device=device) if with_probabilities else None, drawn & False
+        scaled = u * self.row_scale.index_select(0, query_relations).unsqueeze(1)
+        bucket = scaled.long()
+        entry = (self.row_start.index_select(0, query_relations).unsqueeze(1) + bucket).view(-1)
+        alias = (scaled.view(-1) - bucket.view(-1) >= self.threshold.index_select(0, entry)).long()
+        choice = 2 * entry + alias
+        entities = self.outcomes.view(-1).index_select(0, choice).view(u.shape)
+        probabilities = None
+        if with_probabilities:
+            probabilities = self.outcome_probabilities.view(-1).index_select(0, choice).view(u.shape)
+        return entities, probabilities, drawn
 
     def probability(self, query_relations: Tensor, entities: Tensor) -> Tensor:
         """``p(e | q)`` ``(B, n)`` of ``entities`` ``(B, n)`` under each row's query relation."""
@@ -93,7 +99,7 @@ class EntityTable:
         return torch.where(self.keys[position] == wanted, self.probabilities[position], 0.0)
 
     def nbytes(self) -> int:
-        tensors = (self.keys, self.entities, self.probabilities, self.cumulative, self.guide, self.row_cumulative)
+        tensors = (self.keys, self.probabilities, self.threshold, self.outcomes, self.outcome_probabilities)
         return sum(tensor.element_size() * tensor.numel() for tensor in tensors)
 
 
@@ -125,39 +131,66 @@ def build_entity_table(
         probabilities.append(chunk_probabilities)
     device = cache.neighbours.device
     keys_all = torch.cat(keys) if keys else torch.zeros(0, dtype=torch.long, device=device)
-    probability = torch.cat(probabilities) if probabilities else torch.zeros(0, device=device)
+    probability = torch.cat(probabilities).double() if probabilities else torch.zeros(0, device=device).double()
     num_rows = len(cache.available)
     rows_of = keys_all // num_nodes
-    # cumulative within each row: a global cumsum less the sum of the earlier rows
-    totals = torch.zeros(num_rows, dtype=torch.float64, device=device)
-    totals.index_add_(0, rows_of, probability.double())
-    before = totals.cumsum(0) - totals
-    within = probability.double().cumsum(0) - before[rows_of]
-    within = within / totals[rows_of].clamp(min=1e-300)
-    last = torch.ones_like(rows_of, dtype=torch.bool)
-    last[:-1] = rows_of[1:] != rows_of[:-1]
-    within[last] = 1.0  # exact row ends: a draw never runs into the next row
-    counts = torch.bincount(rows_of, minlength=num_rows)
+    totals = torch.zeros(num_rows, dtype=torch.float64, device=device).index_add_(0, rows_of, probability)
+    probability = probability / totals[rows_of].clamp(min=1e-300)
     start = torch.zeros(num_rows + 1, dtype=torch.long, device=device)
-    start[1:] = counts.cumsum(0)
-    # guide entry b of row q: the first position whose cumulative exceeds b / n (n: the row's size)
-    bucket = torch.arange(len(keys_all), device=device) - start[rows_of]
-    bucket_start = rows_of.double() + bucket.double() / counts[rows_of].double()
-    row_cumulative = rows_of.double() + within.float().double()
-    guide = torch.searchsorted(row_cumulative, bucket_start, right=True)
-    guide = torch.minimum(guide, start[rows_of + 1] - 1)
-    available = cache.available & (totals > 0)
+    start[1:] = torch.bincount(rows_of, minlength=num_rows).cumsum(0)
+    threshold, alias = _alias_buckets(probability, rows_of, start)
+    outcomes = torch.stack([torch.arange(len(keys_all), device=device), alias], dim=1)
     return EntityTable(
         keys_all,
-        keys_all % num_nodes,
         probability.float(),
-        within.float(),
-        guide,
-        row_cumulative,
+        threshold,
+        keys_all[outcomes] % num_nodes,
+        probability.float()[outcomes],
         start,
-        available,
+        cache.available & (totals > 0),
         num_nodes,
     )
+
+
+def _alias_buckets(probability: Tensor, rows_of: Tensor, start: Tensor) -> tuple[Tensor, Tensor]:
+    """``(threshold, alias)`` ``(S,)`` of every row's alias buckets (module docstring): ``probability`` sums to 1
+    within each row; ``alias`` are positions in the table."""
+    size = start.diff().double()[rows_of]
+    scaled = probability * size  # the mean of a row is 1
+    light = scaled <= 1
+    deficit, excess = torch.where(light, 1 - scaled, 0.0), torch.where(light, 0.0, scaled - 1)
+    # where each light's deficit and each heavy's excess starts on its row's line (exclusive prefix sums)
+    deficit_start, excess_start = _row_prefix(deficit, rows_of, start), _row_prefix(excess, rows_of, start)
+    lights, heavies = light.nonzero().squeeze(1), (~light).nonzero().squeeze(1)
+    # one sorted line over all rows: row q's points at 2q + x / n, x in [0, n]
+    line_of = lambda x, at: 2 * rows_of[at].double() + x / size[at]  # noqa: E731
+    heavy_line, light_line = line_of(excess_start[heavies], heavies), line_of(deficit_start[lights], lights)
+    threshold = torch.ones_like(probability)
+    alias = torch.arange(len(probability), device=probability.device)
+    # a light's alias: the heavy whose excess holds the start of its deficit (none in a row of equal entries)
+    if len(heavies):
+        holder = heavies[(torch.searchsorted(heavy_line, light_line, right=True) - 1).clamp(min=0)]
+        same_row = rows_of[holder] == rows_of[lights]
+        threshold[lights] = torch.where(same_row, scaled[lights], 1.0)
+        alias[lights] = torch.where(same_row, holder, lights)
+    # a heavy's own bucket: the overhang of the light deficit its excess ends inside, lent by the next heavy
+    if len(heavies) > 1 and len(lights):
+        end = excess_start[heavies] + excess[heavies]
+        inside = lights[(torch.searchsorted(light_line, line_of(end, heavies)) - 1).clamp(min=0)]
+        overhang = (deficit_start[inside] + deficit[inside] - end).clamp(min=0)
+        has_next = torch.zeros_like(heavies, dtype=torch.bool)
+        has_next[:-1] = rows_of[heavies[1:]] == rows_of[heavies[:-1]]
+        lends = has_next & (rows_of[inside] == rows_of[heavies]) & (overhang > 0)
+        threshold[heavies] = torch.where(lends, 1 - overhang, 1.0)
+        alias[heavies[lends]] = heavies[1:][lends[:-1]]
+    return threshold.clamp(0, 1), alias
+
+
+def _row_prefix(values: Tensor, rows_of: Tensor, start: Tensor) -> Tensor:
+    """Exclusive prefix sums of ``values`` within each row."""
+    inclusive = values.cumsum(0)
+    before_row = torch.cat([inclusive.new_zeros(1), inclusive])[start[:-1]]
+    return inclusive - values - before_row[rows_of]
 
 
 def _row_chunks(sizes: Tensor) -> list[Tensor]:

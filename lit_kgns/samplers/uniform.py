@@ -40,9 +40,20 @@ def draw_non_answers(
     exactly from their complement (:func:`sample_from_mask`). No ``(B, num_nodes)`` index list is built.
     """
     shape = (answers.num_queries, num_samples)
-    device = answers.anchors.device
-    entities = torch.randint(answers.num_nodes, shape, generator=generator, device=device)
-    rejected = answers.contains(entities)
+    entities = torch.randint(answers.num_nodes, shape, generator=generator, device=answers.anchors.device)
+    return redraw_rejected(answers, entities, answers.contains(entities), generator, rounds)
+
+
+def redraw_rejected(
+    answers: QueryAnswers,
+    entities: Tensor,
+    rejected: Tensor,
+    generator: torch.Generator,
+    rounds: int = REJECTION_ROUNDS,
+) -> tuple[Tensor, Tensor]:
+    """``(entities, valid)``: the ``rejected`` slots of ``entities`` (``(B, K)``, changed in place) redrawn
+    uniformly among the entities that are not answers of their query, as :func:`draw_non_answers` does."""
+    shape, device = entities.shape, entities.device
     for _ in range(rounds):
         rows, columns = rejected.nonzero(as_tuple=True)
         if len(rows) == 0:
@@ -53,7 +64,7 @@ def draw_non_answers(
     valid = torch.ones(shape, dtype=torch.bool, device=device)
     rows = rejected.any(dim=1).nonzero().squeeze(1)
     if len(rows):
-        exact, exact_valid = sample_from_mask(~answers.rows_mask(rows), num_samples, generator)
+        exact, exact_valid = sample_from_mask(~answers.rows_mask(rows), shape[1], generator)
         entities[rows] = torch.where(rejected[rows], exact, entities[rows])
         valid[rows] = ~rejected[rows] | exact_valid
     return entities, valid

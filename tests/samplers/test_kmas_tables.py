@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from test_kmas import FixedRelations, make_sampler, sgd
+from torch import Tensor
 from toy_graphs import CITIES, NUM_ENTITIES, typed_split, typed_triples
 
 from lit_kgns.data.datamodule import KGDataModule
@@ -64,24 +65,44 @@ def test_table_probabilities_equal_the_mixture_over_similar_relations() -> None:
     assert len(table.keys) <= table_entries(cache, tails)  # an entity reached by two relations is merged
 
 
-def test_table_draws_are_the_inverse_cdf_of_their_uniform_numbers() -> None:
+def bucket_probabilities(table: EntityTable) -> Tensor:
+    """``p(e | q)`` of every table entry as its row's alias buckets give it."""
+    rows = torch.repeat_interleave(torch.arange(len(table.available)), table.start.diff())
+    sizes = table.start.diff()[rows].double()
+    mass = torch.stack([table.threshold, 1 - table.threshold], dim=1) / sizes.unsqueeze(1)
+    owners = torch.searchsorted(table.keys, rows.unsqueeze(1) * table.num_nodes + table.outcomes)
+    return torch.zeros(len(table.keys), dtype=torch.float64).index_add_(0, owners.view(-1), mass.view(-1))
+
+
+def test_table_draws_follow_the_alias_buckets_of_their_uniform_numbers() -> None:
     tails, num_nodes = random_graph_tails(2)
     table = build_entity_table(random_cache(len(tails.counts), k=4, seed=3), tails, num_nodes)
     assert table is not None
     query_relations = torch.arange(len(tails.counts)).repeat_interleave(40)
     entities, probabilities, drawn = table.draw(query_relations, 50, torch.Generator().manual_seed(7))
-    u = torch.rand(len(query_relations), 50, generator=torch.Generator().manual_seed(7))
+    u = torch.rand(len(query_relations), 50, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
     for row, q in enumerate(query_relations.tolist()):
-        start, end = int(table.start[q]), int(table.start[q + 1])
-        expected = table.entities[start + torch.searchsorted(table.cumulative[start:end], u[row], right=True)]
-        assert torch.equal(entities[row], expected)
+        start, size = int(table.start[q]), int(table.start[q + 1] - table.start[q])
+        bucket = (u[row] * size).long()
+        alias = (u[row] * size - bucket >= table.threshold[start + bucket]).long()
+        assert torch.equal(entities[row], table.outcomes[start + bucket, alias])
     assert bool(drawn.all())
     assert torch.equal(probabilities, table.probability(query_relations, entities))
+    assert table.draw(query_relations, 50, torch.Generator(), with_probabilities=False)[1] is None
 
 
-def test_a_bucket_of_many_tiny_probabilities_is_drawn_exactly_too() -> None:
-    # row 0: relation 0 with 99 tails at weight 0.0099 (1e-4 each), relation 1 with one tail at 0.9901:
-    # the 99 small entities share the first of the row's 100 guide buckets, beyond the guide's steps
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_alias_buckets_give_every_entity_its_probability(seed: int) -> None:
+    tails, num_nodes = random_graph_tails(seed)
+    table = build_entity_table(random_cache(len(tails.counts), k=3, seed=seed + 10), tails, num_nodes)
+    assert table is not None
+    assert bool(((table.threshold >= 0) & (table.threshold <= 1)).all())
+    assert torch.allclose(bucket_probabilities(table), table.probabilities.double(), rtol=1e-6, atol=1e-9)
+
+
+def test_a_row_of_many_tiny_probabilities_and_a_row_of_equal_ones_are_drawn_exactly() -> None:
+    # row 0: relation 0 with 99 tails at weight 0.0099 (1e-4 each), relation 1 with one tail at 0.9901: one
+    # heavy entry lends to 99 light buckets; row 1: relation 1 alone, one entity: nothing to lend
     offsets = torch.tensor([0, 99, 100])
     tails = RelationTails(offsets, torch.arange(100))
     cache = SimilarityCache(
@@ -89,14 +110,12 @@ def test_a_bucket_of_many_tiny_probabilities_is_drawn_exactly_too() -> None:
     )
     table = build_entity_table(cache, tails, num_nodes=100)
     assert table is not None
-    query_relations = torch.zeros(4000, dtype=torch.long)
-    entities, probabilities, _ = table.draw(query_relations, 100, torch.Generator().manual_seed(0))
-    u = torch.rand(4000, 100, generator=torch.Generator().manual_seed(0))
-    small = u < table.cumulative[98]
-    assert bool(small.any())
-    assert torch.equal(entities, torch.searchsorted(table.cumulative[:100], u, right=True))
+    assert torch.allclose(bucket_probabilities(table), table.probabilities.double(), rtol=1e-6, atol=1e-12)
+    assert table.threshold[100].item() == 1.0  # row 1: a single certain entity
+    entities, probabilities, _ = table.draw(torch.zeros(4000, dtype=torch.long), 100, torch.Generator().manual_seed(0))
+    small = entities < 99
     assert torch.allclose(probabilities[small], torch.full_like(probabilities[small], 1e-4))
-    assert (entities < 99).float().mean().item() == pytest.approx(0.0099, abs=0.001)
+    assert small.float().mean().item() == pytest.approx(0.0099, abs=0.001)
 
 
 def test_relation_then_tail_and_the_table_draw_the_same_distribution() -> None:
@@ -125,6 +144,18 @@ def test_a_graph_over_the_table_budget_draws_relation_first_with_the_same_log_q(
     assert torch.allclose(batch.weight_offsets[batch.hard], -torch.log(q * NUM_ENTITIES)[batch.hard])
     tabled = make_sampler(num_negatives=10, log_q_correction=1.0)
     assert isinstance(tabled.tables[0], EntityTable)
+
+
+def test_valid_spares_fill_the_hard_slots_in_draw_order() -> None:
+    from lit_kgns.samplers.kmas_draws import HardDraws, first_valid
+
+    entities = torch.tensor([[10, 11, 12, 13, 14, 15], [20, 21, 22, 23, 24, 25], [30, 30, 31, 30, 32, 33]])
+    valid = torch.tensor([[1, 0, 1, 1, 0, 1], [0, 0, 0, 1, 0, 0], [1, 1, 1, 1, 1, 1]], dtype=torch.bool)
+    hard = first_valid(HardDraws(entities, entities.float() / 100, valid), n=4, unique=True)
+    assert hard.entities[0].tolist() == [10, 12, 13, 15]
+    assert hard.entities[1, :1].tolist() == [23] and hard.valid[1].tolist() == [True, False, False, False]
+    assert hard.entities[2].tolist() == [30, 31, 32, 33]  # the copies of 30 are skipped
+    assert torch.equal(hard.probabilities[hard.valid], hard.entities[hard.valid].float() / 100)
 
 
 def test_hard_draws_only_retry_their_invalid_slots_and_stay_filtered() -> None:

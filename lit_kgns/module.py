@@ -16,13 +16,14 @@ from torch import Tensor, nn
 from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.kge import KGEBackbone
 from lit_kgns.data.batches import TrainingBatch
+from lit_kgns.data.evaluation_queries import EvaluationBatch
 from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.data.protocol import split_source
 from lit_kgns.errors import CheckpointError, DivergedError, SetupError
 from lit_kgns.losses import SelfAdversarialBCE
 from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
 from lit_kgns.options import check_choice
-from lit_kgns.scoring import score_candidates, score_queries, score_targets
+from lit_kgns.scoring import score_answers, score_candidates, score_queries
 
 _DIVERGED_ADVICE = (
     "Lower the learning rate (--model.optimizer.init_args.lr) or clip gradients (--trainer.gradient_clip_val 1.0)"
@@ -175,9 +176,9 @@ class KGLinkPrediction(pl.LightningModule):
             self.metrics[key] = RankingMetrics().to(self.device)
         return self.metrics[key]  # type: ignore[return-value]
 
-    def _evaluation_step(self, stage: str, triples: Tensor, dataloader_idx: int) -> None:
+    def _evaluation_step(self, stage: str, batch: EvaluationBatch, dataloader_idx: int) -> None:
         split = split_source(self.trainer).splits(stage)[dataloader_idx]
-        queries = score_targets(self.backbone, split, triples)
+        queries = score_answers(self.backbone, split, batch)
         check_finite_scores(queries.scores, split.name)
         ranks, num_negatives = filtered_ranks(queries.scores, queries.answers, queries.known, self.ties)
         self._metric(stage, dataloader_idx).update(ranks, num_negatives)
@@ -201,10 +202,10 @@ class KGLinkPrediction(pl.LightningModule):
             total = values.sum() if key == "num_queries" else values.mean()
             self.log(f"{stage}/{key}", total, prog_bar=key == "mrr", sync_dist=False, add_dataloader_idx=False)
 
-    def validation_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(self, batch: EvaluationBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluation_step("val", batch, dataloader_idx)
 
-    def test_step(self, batch: Tensor, batch_idx: int, dataloader_idx: int = 0) -> None:
+    def test_step(self, batch: EvaluationBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluation_step("test", batch, dataloader_idx)
 
     def on_validation_epoch_end(self) -> None:
@@ -214,13 +215,15 @@ class KGLinkPrediction(pl.LightningModule):
         self._log_evaluation("test")
 
     def predict_step(
-        self, batch: Tensor | dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0
+        self, batch: EvaluationBatch | dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0
     ) -> dict[str, Tensor]:
         """Top-k answers of each query with their scores (known true answers left out if ``predict_filtered``).
 
-        A ``(B, 3)`` batch of test triples asks the tail then the head query of each (``2B`` rows; the tail
-        queries alone where the split ranks only tails), each with its true answer (listed even when filtered)
-        and its rank; a ``{"queries": (B, 3)}`` batch (``data.predict_queries``) asks its rows. ``queries``
+        A batch of test queries (:class:`~lit_kgns.data.evaluation_queries.EvaluationBatch`: the tail and,
+        unless the split ranks only tails, the head query of each test triple, each distinct query scored
+        once) gives one row per triple and direction, with its true answer (listed even when filtered) and its
+        rank, rows of one query together; a ``{"queries": (B, 3)}`` batch (``data.predict_queries``) asks its
+        rows. ``queries``
         holds every asked row as ``(h, r, t)`` ids with ``-1`` at the ``?`` (:mod:`lit_kgns.data.queries`).
         """
         split = split_source(self.trainer).splits("predict")[dataloader_idx]
@@ -229,9 +232,9 @@ class KGLinkPrediction(pl.LightningModule):
             queries = batch["queries"]
             scores, known, head_queries = score_queries(self.backbone, split, queries)
         else:
-            scored = score_targets(self.backbone, split, batch)
+            scored = score_answers(self.backbone, split, batch)
             scores, known, head_queries, answers = scored.scores, scored.known, scored.head_queries, scored.answers
-            queries = torch.cat([batch, batch])[: len(head_queries)]
+            queries = batch.triples.clone()
             queries[torch.arange(len(queries), device=queries.device), torch.where(head_queries, 0, 2)] = -1
         check_finite_scores(scores, split.name)
         if not self.predict_filtered:
@@ -240,7 +243,7 @@ class KGLinkPrediction(pl.LightningModule):
         if answers is not None:
             ranks, _ = filtered_ranks(scores, answers, known, self.ties)  # raw ranks when unfiltered
             known[torch.arange(len(answers), device=answers.device), answers] = False  # the answer may be listed
-            extra = {"triples": batch, "answers": answers, "rank": ranks}
+            extra = {"triples": batch.triples, "answers": answers, "rank": ranks}
         # filtered-out entities get -inf; with fewer candidates than k they end the list (writers skip them)
         top = scores.masked_fill(known, float("-inf")).topk(min(self.predict_top_k, scores.shape[1]), dim=1)
         return {

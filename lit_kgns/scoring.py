@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from lit_kgns.backbones.base import KGBackbone
+from lit_kgns.data.evaluation_queries import EvaluationBatch
 from lit_kgns.data.graph import KGGraph, LinkPredictionSplit
 from lit_kgns.negatives import NegativeBatch
 
@@ -41,30 +42,32 @@ def diagnostic_scores(backbone: KGBackbone, graph: KGGraph, positives: Tensor, n
 
 @dataclass
 class AllEntityScores:
-    """Scores of every entity for the tail queries of ``B`` triples, then their head queries unless only tails
-    are ranked (``2B`` or ``B`` rows)."""
+    """Scores of every entity, one row per answer of an :class:`~lit_kgns.data.evaluation_queries.EvaluationBatch`."""
 
-    scores: Tensor  # (Q, N)
-    answers: Tensor  # (Q,) the true answer of each query
-    known: Tensor  # (Q, N) True for known true answers (the filter), the answer included
-    head_queries: Tensor  # (Q,) bool
+    scores: Tensor  # (A, N)
+    answers: Tensor  # (A,) the true answer of each row
+    known: Tensor  # (A, N) True for known true answers of the row's query (the filter), the answer included
+    head_queries: Tensor  # (A,) bool
 
 
 @torch.no_grad()
+def score_answers(backbone: KGBackbone, split: LinkPredictionSplit, batch: EvaluationBatch) -> AllEntityScores:
+    """Rank-ready scores of ``batch``'s answers on ``split``'s graph: one forward per query of the batch,
+    shared by every answer of the query."""
+    scores = backbone.score_all(split.graph, batch.anchors, batch.relations, batch.head_queries)
+    # the filter index holds a head query (?, r, t) under the inverse relation r + R
+    indexed = batch.relations + batch.head_queries.long() * split.graph.num_direct_relations
+    known = split.known_answers.answer_mask(batch.anchors, indexed)
+    rows = batch.answer_query
+    if len(rows) == len(batch.anchors) and bool((rows == torch.arange(len(rows), device=rows.device)).all()):
+        return AllEntityScores(scores, batch.answers, known, batch.head_queries)  # one answer a query
+    return AllEntityScores(scores[rows], batch.answers, known[rows], batch.head_queries[rows])
+
+
 def score_targets(backbone: KGBackbone, split: LinkPredictionSplit, triples: Tensor) -> AllEntityScores:
-    """Rank-ready scores of the queries evaluation asks of each of ``triples`` on ``split``'s graph:
-    ``(h, r, ?)``, then ``(?, r, t)`` unless ``split.tail_only``."""
-    heads, relations, tails = triples.t()
-    if split.tail_only:
-        anchors, query_relations, answers = heads, relations, tails
-    else:
-        anchors, query_relations, answers = torch.cat([heads, tails]), relations.repeat(2), torch.cat([tails, heads])
-    head_queries = torch.arange(len(anchors), device=triples.device) >= len(triples)
-    scores = backbone.score_all(split.graph, anchors, query_relations, head_queries)
-    known = split.known_answers.answer_mask(
-        anchors, query_relations + head_queries.long() * split.graph.num_direct_relations
-    )
-    return AllEntityScores(scores, answers, known, head_queries)
+    """Per-triple evaluation (each target's queries scored for it alone, as upstream does): the tail query
+    ``(h, r, ?)`` of each of ``triples``, then its head query unless ``split.tail_only``."""
+    return score_answers(backbone, split, EvaluationBatch.of_triples(triples, split.tail_only))
 
 
 def score_queries(backbone: KGBackbone, split: LinkPredictionSplit, queries: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -3,7 +3,8 @@ bare range (``0 < mrr <= 1``) cannot."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def assert_ranking_metrics(metrics: Mapping[str, float], prefix: str, num_queries: int) -> None:
@@ -16,3 +17,15 @@ def assert_ranking_metrics(metrics: Mapping[str, float], prefix: str, num_querie
     assert value["hits@1"] <= value["mrr"] <= value["hits@1"] + (1 - value["hits@1"]) / 2 + 1e-6, value
     assert value["mrr"] <= value["hits@10"] + (1 - value["hits@10"]) / 11 + 1e-6, value
     assert value["mr"] >= 1 and value["mrr"] > 0, value
+
+
+def answers_of_first_queries(triples: Iterable[Sequence[int]], num_queries: int, tail_only: bool = False) -> int:
+    """Rows evaluation ranks for the first ``num_queries`` distinct queries of ``triples`` (the order of
+    ``EvaluationQueries``: tail queries, then head queries, each by relation, then anchor), counted here in plain
+    Python: each triple asks ``(h, r, ?)`` and, unless ``tail_only``, ``(?, r, t)``."""
+    asked = Counter()
+    for head, relation, tail in triples:
+        asked[(0, relation, head)] += 1
+        if not tail_only:
+            asked[(1, relation, tail)] += 1
+    return sum(asked[query] for query in sorted(asked)[:num_queries])

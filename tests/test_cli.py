@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from metric_checks import assert_ranking_metrics
+from metric_checks import answers_of_first_queries, assert_ranking_metrics
 
 from lit_kgns.cli import cli_main
+from lit_kgns.data.catalog import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
@@ -46,8 +47,11 @@ def test_fast_dev_run_fit_through_cli(tmp_path):
     )
     assert cli.trainer.state.finished
     assert "train/loss" in cli.trainer.callback_metrics
-    # fast_dev_run validates one batch: quickstart's eval_batch_size 64 triples, a head and a tail query each
-    assert_ranking_metrics(cli.trainer.callback_metrics, "val", num_queries=2 * 64)
+    # fast_dev_run validates one batch: quickstart's eval_batch_size 64 triples' worth, 128 distinct queries
+    # with every validation triple asking one of them
+    split = cli.datamodule.dataset(cli.datamodule.valid_names[0]).valid
+    rows = answers_of_first_queries(split.targets.tolist(), 2 * 64)
+    assert_ranking_metrics(cli.trainer.callback_metrics, "val", num_queries=rows)
     assert cli.model.backbone.entity_model.layers[0].options.chunk_bytes(torch.device("cpu")) == 2**18
 
 
@@ -200,9 +204,12 @@ def test_zero_shot_ranks_two_queries_per_test_triple(tmp_path, shared_data):
 
 @pytest.mark.parametrize("dataset", ["ilpc2022_small", "ingram_nl_100", "hm_1k", "codex-s", "grail_nell_v4"])
 def test_zero_shot_runs_on_each_benchmark_family(tmp_path, shared_data, dataset):
-    """Two test batches of four triples on a graph of each family: loaders, filters and graphs fit."""
+    """Two test batches of four triples' worth of queries on a graph of each family: loaders, filters and graphs
+    fit."""
     metrics = zero_shot(tmp_path, shared_data, dataset, "--trainer.limit_test_batches=2", "--data.eval_batch_size=4")
-    assert_ranking_metrics(metrics, "test", num_queries=2 * 2 * 4)
+    test = load_dataset(dataset, shared_data).test
+    rows = answers_of_first_queries(test.targets.tolist(), 2 * 4 * (1 if test.tail_only else 2), test.tail_only)
+    assert_ranking_metrics(metrics, "test", num_queries=rows)
 
 
 def test_several_test_graphs_report_each_and_their_mean(tmp_path, shared_data):
@@ -350,7 +357,8 @@ def test_data_root_reaches_a_released_checkpoint_through_the_config_not_the_envi
     assert "LIT_KGNS_DATA" not in os.environ
     saved = yaml.safe_load(next(tmp_path.rglob("config.yaml")).read_text())
     assert saved["model"]["backbone"]["init_args"]["data_root"] == str(shared_data)
-    assert cli.trainer.callback_metrics["test/num_queries"] == 64
+    test = load_dataset("grail_nell_v1", shared_data).test
+    assert cli.trainer.callback_metrics["test/num_queries"] == answers_of_first_queries(test.targets.tolist(), 64)
 
 
 def test_configs_interpolate_against_the_whole_parsed_config() -> None:

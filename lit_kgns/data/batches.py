@@ -116,19 +116,6 @@ class TrainingTriples(Dataset):
         return TrainingBatch(self.triples_per_graph[graph_id][indices], graph_id)
 
 
-class EvaluationTriples(Dataset):
-    """The target triples of one evaluation split."""
-
-    def __init__(self, triples: Tensor) -> None:
-        self.triples = triples
-
-    def __len__(self) -> int:
-        return len(self.triples)
-
-    def __getitem__(self, index: int) -> Tensor:
-        return self.triples[index]
-
-
 class UnpaddedDistributedSampler(DistributedSampler):
     """Evaluation shards without padding: rank ``k`` of ``W`` gets items ``k, k + W, ...``.
 

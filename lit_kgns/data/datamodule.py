@@ -13,7 +13,6 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from lit_kgns.data.batches import (
-    EvaluationTriples,
     ResumableLoader,
     TrainingBatchPlan,
     TrainingTriples,
@@ -21,6 +20,7 @@ from lit_kgns.data.batches import (
 )
 from lit_kgns.data.catalog import dataset_folder, load_dataset
 from lit_kgns.data.checks import DataIssuePolicy, dataset_findings
+from lit_kgns.data.evaluation_queries import EvaluationQueries
 from lit_kgns.data.folders import RelationPosition, is_folder_dataset, load_folder
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 from lit_kgns.data.groups import expand_groups
@@ -63,8 +63,8 @@ class KGDataModule(pl.LightningDataModule):
             validation ones.
         root: data root holding the dataset folders; default ``$LIT_KGNS_DATA``, else the user cache.
         batch_size: positive triples per training batch.
-        eval_batch_size: triples per evaluation batch (each gives a tail query, and a head query unless
-            only tails are ranked).
+        eval_batch_size: triples' worth of queries per evaluation batch: ``2 ×`` this many distinct queries
+            (``1 ×`` where only tails are ranked), each scored once for every target triple asking it.
         eval_directions: the queries evaluation ranks for each target ``(h, r, t)``: ``both`` the tail query
             ``(h, r, ?)`` and the head query ``(?, r, t)``, pooled; ``tail`` the tail query only; ``dataset``
             (default) what each dataset's published numbers use: tail only for WD-singer, NELL23k and
@@ -237,10 +237,13 @@ class KGDataModule(pl.LightningDataModule):
             if key not in self._device_graphs:
                 self._device_graphs[key] = split.graph.to(device)
             graph = self._device_graphs[key]
-            tail_only = split.tail_only if self.eval_directions == "dataset" else self.eval_directions == "tail"
             targets, filter_triples = split.targets.to(device), split.filter_triples.to(device)
-            moved.append(LinkPredictionSplit(split.name, graph, targets, filter_triples, tail_only))
+            moved.append(LinkPredictionSplit(split.name, graph, targets, filter_triples, self._tail_only(split)))
         return moved
+
+    def _tail_only(self, split: LinkPredictionSplit) -> bool:
+        """Whether evaluation ranks only the tail query of ``split``'s targets (``eval_directions``)."""
+        return split.tail_only if self.eval_directions == "dataset" else self.eval_directions == "tail"
 
     def train_dataloader(self) -> DataLoader:
         targets = [self.dataset(name).train.targets for name in self.train_names]
@@ -254,19 +257,29 @@ class KGDataModule(pl.LightningDataModule):
         """Batches trained so far in the current epoch (what a checkpoint saved now has seen)."""
         return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed if self.trainer else 0
 
-    def _evaluation_loaders(self, targets: list[torch.Tensor]) -> list[DataLoader]:
+    def _evaluation_loaders(self, targets: list[tuple[torch.Tensor, bool]]) -> list[DataLoader]:
+        """One loader of distinct queries per ``(triples, tail_only)``: each query scored once
+        (:mod:`lit_kgns.data.evaluation_queries`), as many queries a batch as ``eval_batch_size`` triples ask."""
         loaders = []
-        for triples in targets:
-            dataset = EvaluationTriples(triples)
+        for triples, tail_only in targets:
+            dataset = EvaluationQueries(triples, tail_only)
             # Under DDP every query is ranked exactly once (see UnpaddedDistributedSampler).
             sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
-            loaders.append(
-                DataLoader(dataset, batch_size=self.eval_batch_size, sampler=sampler, num_workers=self.num_workers)
+            batch_size = self.eval_batch_size * (1 if tail_only else 2)
+            loader = DataLoader(
+                dataset,
+                batch_size=batch_size,
+                sampler=sampler,
+                num_workers=self.num_workers,
+                collate_fn=dataset.collate,
             )
+            loaders.append(loader)
         return loaders
 
     def val_dataloader(self) -> list[DataLoader]:
-        return self._evaluation_loaders([self.validation_targets(name) for name in self.valid_names])
+        return self._evaluation_loaders(
+            [(self.validation_targets(name), self._tail_only(self.dataset(name).valid)) for name in self.valid_names]
+        )
 
     def validation_targets(self, name: str) -> torch.Tensor:
         """The validation triples of ``name``: all of them, or ``val_subset`` drawn once with a fixed seed
@@ -278,7 +291,8 @@ class KGDataModule(pl.LightningDataModule):
         return targets[chosen[: self.val_subset].sort().values]
 
     def test_dataloader(self) -> list[DataLoader]:
-        return self._evaluation_loaders([self.dataset(name).test.targets for name in self.test_names])
+        splits = [self.dataset(name).test for name in self.test_names]
+        return self._evaluation_loaders([(split.targets, self._tail_only(split)) for split in splits])
 
     def predict_dataloader(self) -> list[DataLoader]:
         if self.predict_queries is None:

@@ -53,7 +53,14 @@ def test_datamodule_serves_positive_batches_and_per_graph_evaluation(tmp_path):
     keys = split.targets @ torch.tensor([10**6, 10**3, 1])
     assert torch.isin(batch.triples @ torch.tensor([10**6, 10**3, 1]), keys).all()
     assert len(datamodule.val_dataloader()) == 2 and len(datamodule.test_dataloader()) == 1
-    assert next(iter(datamodule.test_dataloader()[0])).shape == (16, 3)
+    first = next(iter(datamodule.test_dataloader()[0]))
+    assert len(first.anchors) == 2 * 16  # distinct queries: 16 triples' worth
+    queries = torch.stack([first.head_queries.long(), first.relations, first.anchors], dim=1)
+    assert len(torch.unique(queries, dim=0)) == 2 * 16
+    # each answer row is its triple's answer to its own query
+    asked = first.triples[torch.arange(len(first)), torch.where(first.head_queries[first.answer_query], 2, 0)]
+    assert torch.equal(asked, first.anchors[first.answer_query])
+    assert torch.equal(first.triples[torch.arange(len(first)), 1], first.relations[first.answer_query])
 
 
 def first_batches(datamodule: KGDataModule, count: int = 3) -> list[torch.Tensor]:
@@ -90,8 +97,9 @@ def test_validation_subset_is_fixed_across_epochs_and_ranks(monkeypatch):
     assert len(subset) == 50 and len(torch.unique(subset, dim=0)) == 50
     full = first.dataset("umls").valid.targets
     assert all((full == row).all(dim=1).any() for row in subset)  # drawn from the validation triples
-    again = torch.cat([batch for batch in first.val_dataloader()[0]])
-    assert torch.equal(again, subset)  # every epoch's loader serves the same queries
+    again = torch.cat([batch.triples for batch in first.val_dataloader()[0]])
+    assert torch.equal(torch.unique(again, dim=0), torch.unique(subset, dim=0))  # the same queries every epoch
+    assert len(again) == 2 * 50  # each triple's head and tail query
     other_rank = KGDataModule(dataset="umls", val_subset=50)  # another process, same seed
     assert torch.equal(other_rank.validation_targets("umls"), subset)
     seed_everything(4, verbose=False)

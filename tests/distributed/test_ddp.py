@@ -58,7 +58,8 @@ def trainer(tmp_path: Path, devices: int, **kwargs) -> pl.Trainer:
 
 @pytest.mark.slow
 def test_two_process_test_metrics_equal_single_process(tmp_path, clean_env):
-    # 201 test triples in batches of 8: the two shards are uneven and nothing is padded.
+    # 201 test triples, their distinct queries in batches of 16: the two shards are uneven and nothing is padded;
+    # each rank scores its own distinct queries and every triple is ranked once (both directions).
     datamodule = KGDataModule(test_datasets=["nations"], eval_batch_size=8)
     single = trainer(tmp_path / "one", 1)
     single.test(small_module(), datamodule=datamodule)
@@ -66,6 +67,8 @@ def test_two_process_test_metrics_equal_single_process(tmp_path, clean_env):
     double.test(small_module(), datamodule=KGDataModule(test_datasets=["nations"], eval_batch_size=8))
     for key in ("test/mrr", "test/mr", "test/hits@1", "test/hits@10"):
         assert float(double.callback_metrics[key]) == pytest.approx(float(single.callback_metrics[key]), rel=1e-6), key
+    assert float(double.callback_metrics["test/num_queries"]) == float(single.callback_metrics["test/num_queries"])
+    assert float(single.callback_metrics["test/num_queries"]) == 2 * 201
 
 
 @pytest.mark.slow

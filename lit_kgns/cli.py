@@ -9,8 +9,9 @@ import sys
 from argparse import ArgumentError
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import torch
 from jsonargparse import Namespace
 from jsonargparse.typing import import_object
 from pytorch_lightning import Callback, Trainer
@@ -22,9 +23,11 @@ from lit_kgns.config_files import check_config_files, describe_parse_error
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.errors import ConfigError, LitKGNSError
 from lit_kgns.module import KGLinkPrediction
+from lit_kgns.options import check_positive
 from lit_kgns.quiet import silence_known_noise
 from lit_kgns.resume import ResumeCheckpoint, find_last_checkpoint, logger_for
 from lit_kgns.samplers.base import NegativeSampler
+from lit_kgns.threads import FollowFreeCores
 
 SIZES = ("num_entities", "num_relations")
 RUN_OPTIONS = ("predict_top_k", "predict_filtered")  # model options that belong to a predict run
@@ -61,6 +64,13 @@ class KGCLI(LightningCLI):
             type=int | None,
             default=None,
             help="refresh the run's last.ckpt every n optimizer steps (epoch ends always), for --ckpt_path last",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int | Literal["auto"],
+            default="auto",
+            help="torch's CPU threads: a number, or auto: the cores other processes leave free, measured at the "
+            "start and every 10 batches (lit_kgns.threads.FollowFreeCores)",
         )
         parser.add_argument(
             "--model_from_checkpoint",
@@ -114,6 +124,12 @@ class KGCLI(LightningCLI):
                     backbone[name] = None
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        threads = (self.config[self.subcommand] if self.subcommand else self.config).get("threads", "auto")
+        if threads == "auto":
+            callbacks = [*callbacks, FollowFreeCores()]
+        else:
+            check_positive("threads", threads)
+            torch.set_num_threads(threads)
         if self.subcommand == "fit" and config.get("enable_checkpointing") is not False:
             every = self.config.fit.get("checkpoint_every_n_steps")
             callbacks = [*callbacks, ResumeCheckpoint(every_n_train_steps=every)]

@@ -11,7 +11,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lit_kgns"
 # lowest first; a module of layer i may import from layers 0..i
 LAYERS = [
     {"errors"},
-    {"options", "negatives", "losses", "metrics", "data", "results_csv", "child_runs", "config_files", "quiet"},
+    {
+        "options",
+        "negatives",
+        "losses",
+        "metrics",
+        "data",
+        "results_csv",
+        "child_runs",
+        "config_files",
+        "quiet",
+        "threads",
+    },
     {"analysis"},
     {"backbones"},
     {"scoring"},

@@ -74,3 +74,29 @@ def test_grouped_ranks_equal_per_triple_ranks_and_each_query_is_scored_once(name
     assert torch.equal(grouped, expected.sort().values)  # every rank, to the last digit
     distinct = EvaluationQueries(split.targets)
     assert scored_rows == len(distinct) < 2 * len(split.targets)  # nations repeats queries: fewer forwards
+
+
+@pytest.mark.parametrize("name", ["ultra", "motif", "semma"])
+def test_queries_sharing_a_relation_share_one_relation_pass_with_the_same_scores(name) -> None:
+    from lit_kgns.backbones import Motif, Semma
+
+    torch.manual_seed(0)
+    backbone = {
+        "ultra": lambda: Ultra(dim=8, num_relation_layers=2, num_entity_layers=2),
+        "motif": lambda: Motif(dim=8, num_relation_layers=2, num_entity_layers=2),
+        "semma": lambda: Semma(dim=8, num_relation_layers=2, num_semantic_layers=2, num_entity_layers=2),
+    }[name]().eval()
+    split = KGDataModule(test_datasets=["nations"]).dataset("nations").test
+    anchors = torch.tensor([0, 1, 2, 0, 3, 4])
+    relations = torch.tensor([5, 5, 5, 7, 7, 5])
+    head_queries = torch.tensor([False, False, True, False, True, False])
+    passes = []
+    original = backbone.query_representations
+    backbone.query_representations = lambda graph, r, q: (passes.append(len(r)), original(graph, r, q))[1]
+    together = backbone.score_all(split.graph, anchors, relations, head_queries)
+    assert passes == [4]  # (5, tail), (5, head), (7, tail), (7, head): once each
+    for row in range(len(anchors)):
+        alone = backbone.score_all(
+            split.graph, anchors[row : row + 1], relations[row : row + 1], head_queries[row : row + 1]
+        )
+        assert torch.allclose(together[row], alone[0], rtol=0, atol=1e-6)

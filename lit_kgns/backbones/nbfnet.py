@@ -212,7 +212,10 @@ class RelationConditionedBackbone(KGBackbone):
         removed_edges: Tensor | None = None,
     ) -> Tensor:
         query_relations = relations + head_queries.long() * graph.num_direct_relations
-        representations = self.query_representations(graph, relations, query_relations)
+        # the relation pass depends on the query's relations only: run it once per distinct pair (evaluation
+        # batches hold runs of queries on one relation), each query reading its row
+        pairs, row = torch.unique(torch.stack([relations, query_relations]), dim=1, return_inverse=True)
+        representations = self.query_representations(graph, pairs[0], pairs[1]).index_select(0, row)
         edge_index, edge_type = message_edges(graph, removed_edges)
         return self.entity_model(
             edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations, candidates

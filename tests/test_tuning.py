@@ -122,3 +122,22 @@ def test_study_errors_are_one_line_before_any_trial_starts(
     assert not (tmp_path / "runs").exists()  # no trial started
     if case != "storage not SQLite":
         assert not (tmp_path / "studies.db").exists()
+
+
+def test_the_best_trial_is_written_out_and_retrains_to_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lit_kgns.cli import cli_main
+
+    monkeypatch.setattr("sys.argv", ["lit-kgns-tune"])
+    out = tmp_path / "runs"
+    study = tuning.tune(study_file(tmp_path), out, n_trials=2)
+    line = tuning.write_best(study, out)
+    best = study.best_trial
+    assert line.startswith(f"best trial {best.number} ") and str(out / f"trial_{best.number}") in line
+    config = yaml.safe_load((out / "best.yaml").read_text())
+    assert config["model"]["optimizer"]["init_args"]["lr"] == best.params["model.optimizer.init_args.lr"]
+    # the same seed and config: the retrained run logs the trial's value again
+    rerun = cli_main(["fit", "-c", str(out / "best.yaml"), f"--trainer.default_root_dir={tmp_path / 'rerun'}"])
+    assert float(rerun.trainer.callback_metrics["val/mrr"]) == pytest.approx(best.value, rel=1e-6)
+    assert not list(out.glob("*.partial"))

@@ -154,6 +154,25 @@ def tune(study_path: str | Path, out: str | Path = "runs/tune", n_trials: int | 
     return study
 
 
+def write_best(study: Any, out: Path) -> str:
+    """Copy the best finished trial's resolved config to ``out / "best.yaml"`` (a ``lit-kgns fit -c`` config,
+    with the trial's run folder as its ``default_root_dir``); a line naming both, or why there is none."""
+    from optuna.trial import TrialState
+
+    if not any(trial.state == TrialState.COMPLETE for trial in study.trials):
+        return "no finished trial: no best.yaml"
+    best = study.best_trial
+    run_dir = out / f"trial_{best.number}"
+    saved = sorted(run_dir.glob("**/config.yaml"))
+    if not saved:
+        return f"best trial {best.number} ({best.value:.4f}) in {run_dir}: its config.yaml is missing, no best.yaml"
+    target = out / "best.yaml"
+    staged = target.with_suffix(".yaml.partial")  # never a half-written best.yaml
+    staged.write_text(saved[-1].read_text())
+    staged.replace(target)
+    return f"best trial {best.number} ({best.value:.4f}), run folder {run_dir}; retrain it: lit-kgns fit -c {target}"
+
+
 def read_study(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: study file not found")
@@ -194,6 +213,7 @@ def main() -> None:
         sys.stderr.write(f"lit-kgns-tune: error: {error.message()}\n")
         raise SystemExit(1) from None
     print(best_trials_table(study))
+    print(write_best(study, Path(args.out)))
 
 
 if __name__ == "__main__":

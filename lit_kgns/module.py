@@ -23,7 +23,7 @@ from lit_kgns.errors import CheckpointError, DivergedError, SetupError
 from lit_kgns.losses import SelfAdversarialBCE
 from lit_kgns.metrics import RankingMetrics, TiePolicy, filtered_ranks
 from lit_kgns.options import check_choice
-from lit_kgns.scoring import score_answers, score_candidates, score_queries
+from lit_kgns.scoring import score_answers, score_candidates, score_queries, top_answers
 
 _DIVERGED_ADVICE = (
     "Lower the learning rate (--model.optimizer.init_args.lr) or clip gradients (--trainer.gradient_clip_val 1.0)"
@@ -244,8 +244,7 @@ class KGLinkPrediction(pl.LightningModule):
             ranks, _ = filtered_ranks(scores, answers, known, self.ties)  # raw ranks when unfiltered
             known[torch.arange(len(answers), device=answers.device), answers] = False  # the answer may be listed
             extra = {"triples": batch.triples, "answers": answers, "rank": ranks}
-        # filtered-out entities get -inf; with fewer candidates than k they end the list (writers skip them)
-        top = scores.masked_fill(known, float("-inf")).topk(min(self.predict_top_k, scores.shape[1]), dim=1)
+        top = top_answers(scores, known, self.predict_top_k)
         return {
             **extra,
             "queries": queries,

@@ -78,3 +78,9 @@ def score_queries(backbone: KGBackbone, split: LinkPredictionSplit, queries: Ten
     # the filter index holds a head query (?, r, t) under the inverse relation r + R
     indexed = relations + head_queries.long() * split.graph.num_direct_relations
     return scores, split.known_answers.answer_mask(anchors, indexed), head_queries
+
+
+def top_answers(scores: Tensor, known: Tensor, k: int) -> torch.return_types.topk:
+    """The ``k`` best-scored entities of each row with ``known`` ones left out (they get ``-inf``; with fewer
+    candidates than ``k`` they end the list): what ``predict`` and the Python API return."""
+    return scores.masked_fill(known, float("-inf")).topk(min(k, scores.shape[1]), dim=1)

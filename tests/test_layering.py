@@ -30,7 +30,7 @@ LAYERS = [
     {"module"},
     {"resume"},
     {"cli", "__main__", "predictions", "loggers"},
-    {"commands"},
+    {"commands", "predictor"},
 ]
 
 

@@ -176,12 +176,21 @@ class KGLinkPrediction(pl.LightningModule):
             self.metrics[key] = RankingMetrics().to(self.device)
         return self.metrics[key]  # type: ignore[return-value]
 
-    def _evaluation_step(self, stage: str, batch: EvaluationBatch, dataloader_idx: int) -> None:
+    def _evaluation_step(self, stage: str, batch: EvaluationBatch, dataloader_idx: int) -> dict[str, Tensor]:
+        """Ranks every answer row of ``batch`` into the stage's metrics; returns the rows (rank, relation,
+        direction, anchor) for Callbacks such as :class:`~lit_kgns.breakdowns.MetricBreakdown`."""
         split = split_source(self.trainer).splits(stage)[dataloader_idx]
         queries = score_answers(self.backbone, split, batch)
         check_finite_scores(queries.scores, split.name)
         ranks, num_negatives = filtered_ranks(queries.scores, queries.answers, queries.known, self.ties)
         self._metric(stage, dataloader_idx).update(ranks, num_negatives)
+        rows = batch.answer_query
+        return {
+            "ranks": ranks,
+            "relations": batch.relations[rows],
+            "head_queries": queries.head_queries,
+            "anchors": batch.anchors[rows],
+        }
 
     def _log_evaluation(self, stage: str) -> None:
         splits = split_source(self.trainer).splits(stage)
@@ -202,11 +211,11 @@ class KGLinkPrediction(pl.LightningModule):
             total = values.sum() if key == "num_queries" else values.mean()
             self.log(f"{stage}/{key}", total, prog_bar=key == "mrr", sync_dist=False, add_dataloader_idx=False)
 
-    def validation_step(self, batch: EvaluationBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._evaluation_step("val", batch, dataloader_idx)
+    def validation_step(self, batch: EvaluationBatch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        return self._evaluation_step("val", batch, dataloader_idx)
 
-    def test_step(self, batch: EvaluationBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._evaluation_step("test", batch, dataloader_idx)
+    def test_step(self, batch: EvaluationBatch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        return self._evaluation_step("test", batch, dataloader_idx)
 
     def on_validation_epoch_end(self) -> None:
         self._log_evaluation("val")

@@ -29,7 +29,7 @@ LAYERS = [
     {"samplers"},
     {"module"},
     {"resume"},
-    {"cli", "__main__", "predictions", "loggers"},
+    {"cli", "__main__", "predictions", "loggers", "breakdowns"},
     {"commands", "predictor"},
 ]
 

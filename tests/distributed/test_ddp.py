@@ -7,6 +7,7 @@ draws other negatives is checked in process, for every sampler, by the sampler c
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from lit_kgns.backbones import Ultra
+from lit_kgns.breakdowns import MetricBreakdown
 from lit_kgns.data.batches import UnpaddedDistributedSampler
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.module import KGLinkPrediction
@@ -61,14 +63,21 @@ def test_two_process_test_metrics_equal_single_process(tmp_path, clean_env):
     # 201 test triples, their distinct queries in batches of 16: the two shards are uneven and nothing is padded;
     # each rank scores its own distinct queries and every triple is ranked once (both directions).
     datamodule = KGDataModule(test_datasets=["nations"], eval_batch_size=8)
-    single = trainer(tmp_path / "one", 1)
+    single = trainer(tmp_path / "one", 1, callbacks=[MetricBreakdown(str(tmp_path / "one"))])
     single.test(small_module(), datamodule=datamodule)
-    double = trainer(tmp_path / "two", 2)
+    double = trainer(tmp_path / "two", 2, callbacks=[MetricBreakdown(str(tmp_path / "two"))])
     double.test(small_module(), datamodule=KGDataModule(test_datasets=["nations"], eval_batch_size=8))
     for key in ("test/mrr", "test/mr", "test/hits@1", "test/hits@10"):
         assert float(double.callback_metrics[key]) == pytest.approx(float(single.callback_metrics[key]), rel=1e-6), key
     assert float(double.callback_metrics["test/num_queries"]) == float(single.callback_metrics["test/num_queries"])
     assert float(single.callback_metrics["test/num_queries"]) == 2 * 201
+    # the breakdowns gather every rank's rows: the same table as one process
+    tables = [list(csv.DictReader((tmp_path / run / "breakdown.csv").open())) for run in ("one", "two")]
+    assert [(row["breakdown"], row["group"], row["num_queries"]) for row in tables[0]] == [
+        (row["breakdown"], row["group"], row["num_queries"]) for row in tables[1]
+    ]
+    for one, two in zip(*tables, strict=True):
+        assert float(two["mrr"]) == pytest.approx(float(one["mrr"]), rel=1e-6), one
 
 
 @pytest.mark.slow

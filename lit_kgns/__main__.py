@@ -1,4 +1,4 @@
-from lit_kgns.cli import main
+from lit_kgns.commands.entry import main
 
 if __name__ == "__main__":
     main()

@@ -243,7 +243,9 @@ def test_lit_kgns_commands_parse(monkeypatch: pytest.MonkeyPatch) -> None:
             continue
         tokens = shlex.split(command.text, comments=True)
         try:
-            if tokens[0] == "lit-kgns":
+            if tokens[:2] == ["lit-kgns", "download"]:
+                check_download(tokens[2:])
+            elif tokens[0] == "lit-kgns":
                 check_lit_kgns(tokens[2:], parse_only)
             elif tokens[0] == "lit-kgns-run-many":
                 check_run_many(tokens[1:], parse_only)
@@ -270,6 +272,16 @@ def check_lit_kgns(arguments: list[str], parse_only: Callable[[list[str]], objec
         if argument in ("-c", "--config"):
             assert (REPO / kept[index + 1]).is_file(), f"no config file {kept[index + 1]}"
     parse_only(kept)
+
+
+def check_download(arguments: list[str]) -> None:
+    """A download call names known items and known options (nothing is fetched)."""
+    from lit_kgns.commands import download
+
+    values = [argument for argument in arguments if not argument.startswith("--")]
+    names = [name for name in values if arguments[arguments.index(name) - 1] != "--root"]
+    assert {argument for argument in arguments if argument.startswith("--")} <= {"--root", "--list"}
+    download.items_of(names, REPO)
 
 
 def check_run_many(arguments: list[str], parse_only: Callable[[list[str]], object]) -> None:

@@ -29,8 +29,8 @@ LAYERS = [
     {"samplers"},
     {"module"},
     {"resume"},
-    {"cli", "__main__", "predictions", "loggers", "breakdowns"},
-    {"commands", "predictor"},
+    {"cli", "predictions", "loggers", "breakdowns"},
+    {"commands", "predictor", "__main__"},
 ]
 
 

@@ -1,0 +1,16 @@
+"""The ``lit-kgns`` console command: ``download`` (:mod:`lit_kgns.commands.download`) beside the LightningCLI
+subcommands ``fit``, ``validate``, ``test`` and ``predict`` (:func:`lit_kgns.cli.main`)."""
+
+from __future__ import annotations
+
+import sys
+
+from lit_kgns import cli
+from lit_kgns.commands import download
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["download"]:
+        download.main(sys.argv[2:])
+        return
+    cli.main()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from lit_kgns.data import catalog
 from lit_kgns.data.catalog import get_entry
 from lit_kgns.data.datamodule import KGDataModule
 from lit_kgns.data.locks import LOCK_FILE
+
+DDP_ENV = ("MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "RANK", "GROUP_RANK")
 
 TRIPLES = {
     "train.triples": b"a\tb\tr\nb\tc\tr\nc\ta\ts\n",
@@ -105,3 +108,44 @@ def test_an_offline_checkpoint_names_the_data_root_and_leaves_no_folder(tmp_path
     finally:
         PRETRAINED["ultra_3g"] = original
     assert list(tmp_path.iterdir()) == []
+
+
+# a `lit-kgns` command whose catalog serves fb15k-237-20 from the loopback server; the ddp launcher starts the
+# second rank by running this same script again, so both ranks see the same catalog
+DDP_SCRIPT = """
+import dataclasses, json, os, sys
+from lit_kgns.data import catalog
+setup = json.loads(os.environ["SERVED_CATALOG"])
+entry = catalog.get_entry("fb15k-237-20")
+files = tuple(dataclasses.replace(file, remote="slow/" + file.remote, git_blob=setup["blobs"][file.local])
+              for file in entry.files)
+catalog.DATASETS[entry.name] = dataclasses.replace(entry, base_url=setup["url"], files=files)
+from lit_kgns.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_a_first_run_on_two_ranks_downloads_each_file_once(local_server, tmp_path: Path) -> None:
+    entry = get_entry("fb15k-237-20")
+    # enough test queries (tail queries only here) that each rank has some to rank
+    triples = {**TRIPLES, "test.triples": b"b\ta\ts\na\tc\tr\nc\tb\tr\na\tb\ts\n"}
+    for file in entry.files:
+        local_server.put(file.remote, triples[file.local])
+    script = tmp_path / "served_catalog.py"
+    script.write_text(DDP_SCRIPT)
+    root = tmp_path / "root"
+    served = {"url": local_server.url, "blobs": {name: blob(content) for name, content in triples.items()}}
+    env = {key: value for key, value in os.environ.items() if key not in DDP_ENV}
+    env["SERVED_CATALOG"] = json.dumps(served)
+    command = [sys.executable, str(script), "test", "--data.dataset=fb15k-237-20", f"--data.root={root}"]
+    command += ["--model.backbone=lit_kgns.backbones.DistMult", "--data.on_data_issue=ignore", "--threads=1"]
+    command += ["--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp", "--trainer.logger=false"]
+    command += ["--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path / 'run'}"]
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "test/mrr" in finished.stdout
+    paths = [f"/slow/{file.remote}" for file in entry.files]
+    assert {path: local_server.requests[path] for path in paths} == dict.fromkeys(paths, 1)  # one download each
+    folder = root / entry.folder
+    assert {path.name: blob(path.read_bytes()) for path in folder.iterdir()} == served["blobs"]

@@ -105,3 +105,34 @@ def test_export_from_a_checkpoint_through_the_console_entry(tmp_path, monkeypatc
         main([checkpoint, "--output_dir", str(tmp_path / "other"), "--dataset", "kinship"])
     assert raised.value.code == 1
     assert "trained on nations, not on kinship" in capsys.readouterr().err
+
+
+def test_kgfm_entity_states_of_given_queries_are_what_the_scorer_reads(tmp_path):
+    dataset = typed_dataset()
+    dataset.relation_labels = list(RELATION_LABELS)
+    torch.manual_seed(0)
+    backbone = Ultra(dim=8, num_relation_layers=2, num_entity_layers=2).eval()
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("0\tlives in\t?\n?\tlocated in\t17\n", encoding="utf-8")
+    written = export_embeddings(backbone, dataset, tmp_path / "out", formats=["pt"], queries=questions)
+    states = torch.load(written["entity_states.pt"], weights_only=True)
+    assert states.shape == (2, 24, 8)  # (queries, entities, d)
+    graph = dataset.test.graph
+    anchors, relations, heads = torch.tensor([0, 17]), torch.tensor([1, 2]), torch.tensor([False, True])
+    with torch.no_grad():
+        scores = backbone.score_all(graph, anchors, relations, heads)
+        query = backbone.relation_representations(graph, relations)[torch.arange(2), relations + 4 * heads.long()]
+        rescored = backbone.entity_model.score(states.transpose(0, 1), query).t()
+    torch.testing.assert_close(rescored, scores)  # the MLP over the exported states gives the model's scores
+    assert (tmp_path / "out" / "queries.tsv").read_text().splitlines() == ["0\tlives in\t?", "?\tlocated in\t17"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["entity_states"]["shape"] == [2, 24, 8]
+
+
+def test_an_embedding_model_refuses_queries_in_one_line(tmp_path):
+    from lit_kgns.errors import ConfigError
+
+    dataset = typed_dataset()
+    backbone = KGE_MODELS["transe"](num_entities=24, num_relations=4, embedding_dim=4)
+    with pytest.raises(ConfigError, match="has an entity table"):
+        export_embeddings(backbone, dataset, tmp_path, queries=tmp_path / "q.tsv")

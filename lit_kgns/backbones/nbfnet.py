@@ -162,14 +162,30 @@ class EntityEncoder(BellmanFordStack):
     ) -> Tensor:
         """Logits ``(B, C)`` of ``candidates`` (or ``(B, num_nodes)``) as tails of ``(anchor, query_relation)``."""
         batch = torch.arange(len(anchors), device=anchors.device)
+        hidden, query = self.states(
+            edge_index, edge_type, num_nodes, relation_representations, anchors, query_relations
+        )
+        if candidates is not None:
+            hidden = hidden[candidates.t(), batch]  # (C, B, d)
+        return self.score(hidden, query).t()
+
+    def states(
+        self,
+        edge_index: Tensor,
+        edge_type: Tensor,
+        num_nodes: int,
+        relation_representations: Tensor,
+        anchors: Tensor,
+        query_relations: Tensor,
+    ) -> tuple[Tensor, Tensor]:
+        """``(hidden (N, B, d), query (B, d))``: every entity's final state for each query, and the query
+        relation's representation, which the MLP reads beside each state."""
+        batch = torch.arange(len(anchors), device=anchors.device)
         query = relation_representations[batch, query_relations]  # (B, d)
         boundary = torch.zeros(num_nodes, len(anchors), self.dim, device=anchors.device)
         boundary[anchors, batch] = query
         relation_features = relation_representations.transpose(0, 1)  # (2R, B, d)
-        hidden = self.propagate_layers(boundary, edge_index, edge_type, relation_features)  # (N, B, d)
-        if candidates is not None:
-            hidden = hidden[candidates.t(), batch]  # (C, B, d)
-        return self.score(hidden, query).t()
+        return self.propagate_layers(boundary, edge_index, edge_type, relation_features), query
 
     def score(self, hidden: Tensor, query: Tensor) -> Tensor:
         """``MLP([h ; q])`` of node states ``(M, B, d)`` and their queries ``(B, d)`` -> logits ``(M, B)``.
@@ -201,6 +217,19 @@ class RelationConditionedBackbone(KGBackbone):
         ``relations``, answered on ``query_relations`` (``r`` or ``r + R``). ULTRA and SEMMA condition on the
         direct relation for both directions, as upstream."""
         return self.relation_representations(graph, relations)
+
+    @torch.no_grad()
+    def entity_states(self, graph: KGGraph, anchors: Tensor, relations: Tensor, head_queries: Tensor) -> Tensor:
+        """``(B, N, d)``: every entity's final state for each query ``(anchor, relation, ?)`` (``(?, relation,
+        anchor)`` where ``head_queries``), what the scoring MLP reads. They are not an embedding table: each
+        query conditions them (its relation starts the message passing at its anchor)."""
+        query_relations = relations + head_queries.long() * graph.num_direct_relations
+        representations = self.query_representations(graph, relations, query_relations)
+        edge_index, edge_type = message_edges(graph, None)
+        hidden, _ = self.entity_model.states(
+            edge_index, edge_type, graph.num_nodes, representations, anchors, query_relations
+        )
+        return hidden.transpose(0, 1)
 
     def forward(
         self,

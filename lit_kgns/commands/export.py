@@ -9,6 +9,10 @@ Writes, as ``.pt`` (torch) and ``.npy`` (numpy) files named as DGL-KE names its 
   representations of every relation conditioned on query relation ``q``
   (:meth:`~lit_kgns.backbones.base.KGBackbone.relation_representations`) on the graph ``predict`` queries
   (the inference graph of an inductive dataset); on both axes ``r < R`` is a direct relation, ``r + R`` its inverse.
+  A KGFM has no per-entity table: its entity representations are computed for each query. With ``--queries FILE``
+  (``predict``'s question file: ``head<TAB>relation<TAB>?`` or ``?<TAB>relation<TAB>tail``) it writes
+  ``<dataset>_<Model>_entity_states`` ``(Q, N, d)``: every entity's final state for each query, what the
+  scoring MLP reads (ULTRA, MOTIF, SEMMA), and ``queries.tsv``, the queries in that order.
 
 Beside them: ``entity_to_id.tsv`` / ``relation_to_id.tsv`` (``id<TAB>label`` with that header, by id: the
 columns of PyKEEN's ``TriplesFactory.to_path_binary``, which gzips them), ``entities.tsv`` / ``relations.tsv``
@@ -34,9 +38,9 @@ from lit_kgns.backbones.base import KGBackbone
 from lit_kgns.backbones.checkpoints import load_checkpoint_file
 from lit_kgns.backbones.kge import KGEBackbone
 from lit_kgns.data.datamodule import KGDataModule
-from lit_kgns.data.graph import KGDataset
-from lit_kgns.data.queries import Labels, prediction_labels
-from lit_kgns.errors import CheckpointError, DataError, LitKGNSError
+from lit_kgns.data.graph import KGDataset, KGGraph
+from lit_kgns.data.queries import Labels, prediction_labels, read_queries
+from lit_kgns.errors import CheckpointError, ConfigError, DataError, LitKGNSError
 from lit_kgns.module import KGLinkPrediction
 from lit_kgns.options import check_choice
 
@@ -47,13 +51,21 @@ QUERY_CHUNK = 64
 
 @torch.no_grad()
 def export_embeddings(
-    backbone: KGBackbone, dataset: KGDataset, output_dir: str | Path, formats: Sequence[Format] = ("pt", "npy")
+    backbone: KGBackbone,
+    dataset: KGDataset,
+    output_dir: str | Path,
+    formats: Sequence[Format] = ("pt", "npy"),
+    queries: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write ``backbone``'s tables (or relation representations) for ``dataset`` and their labels into
     ``output_dir``; returns the written files by key (``entity``, ``relation``, ``relation_representations``,
-    each ``.<format>``, and ``entity_to_id``, ``relation_to_id``, ``entities``, ``relations``, ``manifest``)."""
+    ``entity_states`` (a KGFM with ``queries``), each ``.<format>``, and ``entity_to_id``, ``relation_to_id``,
+    ``entities``, ``relations``, ``queries`` (with ``queries``), ``manifest``)."""
     for fmt in formats:
         check_choice("formats", fmt, Format)
+    query_file = queries
+    if query_file is not None and isinstance(backbone, KGEBackbone):
+        raise ConfigError(f"--queries: {type(backbone).__name__} has an entity table (exported as it is)")
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     was_training = backbone.training
@@ -67,6 +79,8 @@ def export_embeddings(
             queries = torch.arange(graph.num_relations, device=next(backbone.parameters()).device)
             parts = [backbone.relation_representations(graph.to(queries.device), q) for q in queries.split(QUERY_CHUNK)]
             tensors = {"relation_representations": torch.cat(parts)}
+            if query_file is not None:
+                tensors["entity_states"] = query_entity_states(backbone, graph, read_queries(query_file, labels))
     finally:
         backbone.train(was_training)
     stem = re.sub(r"[^\w.-]+", "_", f"{dataset.name}_{type(backbone).__name__}")
@@ -88,8 +102,34 @@ def export_embeddings(
         written[plural] = _write(output / f"{plural}.tsv", rows)
     if "relation_representations" in tensors:
         manifest["relation_axes"] = "direct relations 0..R-1 (relation_to_id.tsv), then the inverse of r at r + R"
+    if "entity_states" in tensors:
+        manifest["entity_states"]["axes"] = "query (queries.tsv), entity (entity_to_id.tsv), state"
+        rows = "".join(line if line.endswith("\n") else line + "\n" for line in _question_lines(query_file))
+        written["queries"] = _write(output / "queries.tsv", rows)
     written["manifest"] = _write(output / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return written
+
+
+def query_entity_states(backbone: KGBackbone, graph: KGGraph, queries: torch.Tensor) -> torch.Tensor:
+    """``(Q, N, d)`` final entity states of ``(Q, 3)`` query rows (``-1`` at the ``?``)."""
+    states = getattr(backbone, "entity_states", None)
+    if states is None:
+        raise ConfigError(
+            f"--queries: {type(backbone).__name__} does not expose its entity states (ULTRA, MOTIF and SEMMA do)"
+        )
+    device = next(backbone.parameters()).device
+    graph, queries = graph.to(device), queries.to(device)
+    head_queries = queries[:, 0] < 0
+    anchors = torch.where(head_queries, queries[:, 2], queries[:, 0])
+    parts = [
+        states(graph, anchors[chunk], queries[chunk, 1], head_queries[chunk])
+        for chunk in torch.arange(len(queries), device=device).split(QUERY_CHUNK)
+    ]
+    return torch.cat(parts)
+
+
+def _question_lines(path: str | Path) -> list[str]:
+    return [line for line in Path(path).read_text(encoding="utf-8-sig").splitlines(keepends=True) if line.strip()]
 
 
 def _write(path: Path, text: str) -> Path:
@@ -169,10 +209,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dataset", help="dataset name or folder (default: the checkpoint run's)")
     parser.add_argument("--root", help="data root (default: $LIT_KGNS_DATA, else the user cache)")
     parser.add_argument("--formats", nargs="+", default=["pt", "npy"], choices=["pt", "npy"])
+    parser.add_argument(
+        "--queries", help="a KGFM: question file (predict's format) whose queries' final entity states are written"
+    )
     args = parser.parse_args(argv)
     try:
         backbone, dataset = load_for_export(args.checkpoint, args.dataset, args.root)
-        written = export_embeddings(backbone, dataset, args.output_dir, args.formats)
+        written = export_embeddings(backbone, dataset, args.output_dir, args.formats, args.queries)
     except LitKGNSError as error:
         if os.environ.get("LIT_KGNS_TRACEBACK"):
             raise
@@ -180,6 +223,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(1) from None
     for path in dict.fromkeys(written.values()):
         print(path)
+    if not isinstance(backbone, KGEBackbone) and args.queries is None:
+        print(
+            f"{type(backbone).__name__} has no per-entity table: its entity representations depend on the query; "
+            "--queries FILE writes the final entity states of given queries"
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ INCLUDED = (
     "benchmarks/results/kmas_first_comparisons.md",
     "benchmarks/results/kmas_leak_free/ablations.md",
     "benchmarks/results/kmas_leak_free/curves.png",
+    "benchmarks/results/kmas_pretraining_medium/ablations.md",
     "benchmarks/results/zero_shot_offline/results.md",
 )
 

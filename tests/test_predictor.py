@@ -35,7 +35,11 @@ def cli_predictions(checkpoint: Path, tmp_path: Path, filtered: bool) -> list[di
         f"--model.predict_filtered={filtered}",
         "--model.predict_top_k=5",
     ]
-    options += ["--trainer.logger=false", "--trainer.enable_progress_bar=false"]
+    options += [
+        "--trainer.logger=false",
+        "--trainer.enable_progress_bar=false",
+        f"--trainer.default_root_dir={tmp_path}",
+    ]
     options += ["--trainer.callbacks=lit_kgns.predictions.PredictionWriter"]
     cli_main(["predict", *options, f"--trainer.callbacks.init_args.output_dir={tmp_path / 'out'}"])
     lines = (tmp_path / "out" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()

@@ -14,9 +14,10 @@ the complex conjugate (ComplEx, RotatE), the transposed matrix (RESCAL).
 from __future__ import annotations
 
 import math
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import torch
-from pykeen.nn import modules as interactions
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -25,7 +26,18 @@ from lit_kgns.data.graph import KGGraph
 from lit_kgns.errors import ConfigError
 from lit_kgns.options import check_positive
 
+if TYPE_CHECKING:
+    from pykeen.nn import modules as interactions
+
 Size = int | None  # None: filled in by the CLI from the training graph
+
+
+def _interactions() -> ModuleType:
+    """PyKEEN's interaction modules, imported when a model is built: PyKEEN brings pandas and scikit-learn with
+    it (about a second), which a command that builds no embedding model (``--help``, a KGFM run) never needs."""
+    from pykeen.nn import modules
+
+    return modules
 
 
 class KGEBackbone(KGBackbone):
@@ -151,7 +163,7 @@ class TransE(KGEBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200, p: int = 2):
         super().__init__(num_entities, num_relations, embedding_dim)
-        self.interaction = interactions.TransEInteraction(p=p)
+        self.interaction = _interactions().TransEInteraction(p=p)
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
         self.p = p
 
@@ -178,7 +190,7 @@ class TransH(KGEBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200, p: int = 2):
         super().__init__(num_entities, num_relations, embedding_dim)
-        self.interaction = interactions.TransHInteraction(p=p)
+        self.interaction = _interactions().TransHInteraction(p=p)
         self.normals = _embedding(num_relations, embedding_dim)
         self.translations = _embedding(num_relations, embedding_dim)
 
@@ -202,7 +214,7 @@ class TransR(KGEBackbone):
     ) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
         self.relation_dim = relation_dim
-        self.interaction = interactions.TransRInteraction(p=p)
+        self.interaction = _interactions().TransRInteraction(p=p)
         self.relation_embeddings = _embedding(num_relations, relation_dim)
         self.projections = nn.Embedding(num_relations, embedding_dim * relation_dim)
         # Start near the identity-like projection so TransR begins as TransE (as the paper initialises).
@@ -226,7 +238,7 @@ class DistMult(KGEBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
-        self.interaction = interactions.DistMultInteraction()
+        self.interaction = _interactions().DistMultInteraction()
         self.relation_embeddings = _embedding(num_relations, embedding_dim)
 
     def relation(self, ids: Tensor) -> Tensor:
@@ -243,7 +255,7 @@ class ComplEx(KGEBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
-        self.interaction = interactions.ComplExInteraction()
+        self.interaction = _interactions().ComplExInteraction()
         self.relation_embeddings = _embedding(num_relations, 2 * embedding_dim)
 
     def relation(self, ids: Tensor) -> Tensor:
@@ -259,7 +271,7 @@ class RESCAL(KGEBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 50) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
-        self.interaction = interactions.RESCALInteraction()
+        self.interaction = _interactions().RESCALInteraction()
         self.relation_embeddings = _embedding(num_relations, embedding_dim * embedding_dim)
 
     def relation(self, ids: Tensor) -> Tensor:
@@ -277,7 +289,7 @@ class RotatE(KGEBackbone):
 
     def __init__(self, num_entities: Size = None, num_relations: Size = None, embedding_dim: int = 200) -> None:
         super().__init__(num_entities, num_relations, embedding_dim)
-        self.interaction = interactions.RotatEInteraction()
+        self.interaction = _interactions().RotatEInteraction()
         self.phases = nn.Embedding(num_relations, embedding_dim)
         nn.init.uniform_(self.phases.weight, 0, 2 * math.pi)
 

@@ -71,3 +71,14 @@ def test_groups_expand_and_unknown_names_are_one_line(tmp_path, capsys) -> None:
     assert stopped.value.code == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "'fb15k-238'" in error and "lit-kgns download --list" in error
+
+
+def test_the_lit_kgns_help_names_download(monkeypatch, capsys) -> None:
+    from lit_kgns.commands import entry
+
+    monkeypatch.setattr("sys.argv", ["lit-kgns", "--help"])
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 0
+    printed = capsys.readouterr().out
+    assert "{fit,validate,test,predict}" in printed and entry.DOWNLOAD_HELP in printed

@@ -122,14 +122,27 @@ class UnpaddedDistributedSampler(DistributedSampler):
     Lightning's default ``DistributedSampler`` repeats items so that every rank has as many; each
     repeated query would then be counted twice in the metrics. Ranks may end with one batch fewer, which
     is harmless in evaluation (no collective runs per batch). Being a ``DistributedSampler`` subclass,
-    Lightning keeps it as it is.
+    Lightning keeps it as it is. A rank left with no item at all (fewer items than ranks), which Lightning
+    refuses, gets ``placeholder`` where one is given: an index the dataset serves as a batch that ranks
+    nothing.
     """
 
-    def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        placeholder: int | None = None,
+    ) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
+        self.placeholder = placeholder
+
+    def _indices(self) -> list[int]:
+        indices = list(range(self.rank, len(self.dataset), self.num_replicas))
+        return indices if indices or self.placeholder is None else [self.placeholder]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+        return iter(self._indices())
 
     def __len__(self) -> int:
-        return len(range(self.rank, len(self.dataset), self.num_replicas))
+        return len(self._indices())

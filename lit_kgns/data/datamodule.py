@@ -20,7 +20,7 @@ from lit_kgns.data.batches import (
 )
 from lit_kgns.data.catalog import dataset_folder, load_dataset
 from lit_kgns.data.checks import DataIssuePolicy, dataset_findings
-from lit_kgns.data.evaluation_queries import EvaluationQueries
+from lit_kgns.data.evaluation_queries import NO_QUERY, EvaluationQueries
 from lit_kgns.data.folders import RelationPosition, is_folder_dataset, load_folder
 from lit_kgns.data.graph import KGDataset, KGGraph, LinkPredictionSplit
 from lit_kgns.data.groups import expand_groups
@@ -264,7 +264,8 @@ class KGDataModule(pl.LightningDataModule):
         for triples, tail_only in targets:
             dataset = EvaluationQueries(triples, tail_only)
             # Under DDP every query is ranked exactly once (see UnpaddedDistributedSampler).
-            sampler = UnpaddedDistributedSampler(dataset) if torch.distributed.is_initialized() else None
+            distributed = torch.distributed.is_initialized()
+            sampler = UnpaddedDistributedSampler(dataset, placeholder=NO_QUERY) if distributed else None
             batch_size = self.eval_batch_size * (1 if tail_only else 2)
             loader = DataLoader(
                 dataset,

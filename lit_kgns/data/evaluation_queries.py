@@ -49,6 +49,10 @@ class EvaluationBatch:
         )
 
 
+#: The index of a query without answers (see :meth:`EvaluationQueries.collate`).
+NO_QUERY = -1
+
+
 class EvaluationQueries(Dataset):
     """The distinct queries of one split's targets: the tail query ``(h, r, ?)`` of every target and, unless
     ``tail_only``, its head query ``(?, r, t)``; item ``i`` is query ``i``, and :meth:`collate` turns a list
@@ -79,8 +83,11 @@ class EvaluationQueries(Dataset):
         return index
 
     def collate(self, indices: list[int]) -> EvaluationBatch:
-        queries = torch.as_tensor(indices, dtype=torch.long)
-        answer_query, positions = expand_ranges(self.start[queries], self.counts[queries])
+        """The batch of queries ``indices``; :data:`NO_QUERY` stands for a query that asks nothing (scored,
+        never ranked: what a DDP rank left without queries evaluates)."""
+        asked = torch.as_tensor(indices, dtype=torch.long)
+        queries = asked.clamp(min=0)
+        answer_query, positions = expand_ranges(self.start[queries], self.counts[queries] * (asked >= 0))
         return EvaluationBatch(
             self.anchors[queries],
             self.relations[queries],

@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
+from toy_graphs import typed_dataset
 
 from lit_kgns.backbones import Ultra
 from lit_kgns.breakdowns import MetricBreakdown
 from lit_kgns.data.batches import UnpaddedDistributedSampler
 from lit_kgns.data.datamodule import KGDataModule
+from lit_kgns.data.evaluation_queries import EvaluationQueries
+from lit_kgns.data.graph import LinkPredictionSplit
 from lit_kgns.module import KGLinkPrediction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +41,32 @@ def test_unpadded_sampler_covers_every_item_once():
     shards = [list(UnpaddedDistributedSampler(dataset, num_replicas=3, rank=rank)) for rank in range(3)]
     assert sorted(item for shard in shards for item in shard) == dataset
     assert [len(shard) for shard in shards] == [4, 4, 3]
+
+
+def test_a_rank_without_items_gets_the_placeholder_only_if_given():
+    assert [list(UnpaddedDistributedSampler([7], num_replicas=2, rank=rank)) for rank in range(2)] == [[0], []]
+    shards = [list(UnpaddedDistributedSampler([7], num_replicas=2, rank=rank, placeholder=-1)) for rank in range(2)]
+    assert shards == [[0], [-1]]
+    batch = EvaluationQueries(torch.tensor([(0, 1, 2)])).collate([-1])
+    assert len(batch.anchors) == 1 and len(batch) == 0  # scored, never ranked
+
+
+def one_query_datamodule() -> KGDataModule:
+    """The toy graph with a single test triple, ranked on its tail only: one query for two ranks."""
+    dataset = typed_dataset()
+    one = dataset.test.targets[:1]
+    dataset.test = LinkPredictionSplit("typed/test", dataset.test.graph, one, dataset.test.filter_triples)
+    return KGDataModule.from_datasets([dataset], eval_directions="tail")
+
+
+@pytest.mark.slow
+def test_two_ranks_and_one_query_rank_it_once(tmp_path, clean_env):
+    single = trainer(tmp_path / "one", 1)
+    single.test(small_module(), datamodule=one_query_datamodule())
+    double = trainer(tmp_path / "two", 2)
+    double.test(small_module(), datamodule=one_query_datamodule())
+    assert float(double.callback_metrics["test/num_queries"]) == float(single.callback_metrics["test/num_queries"]) == 1
+    assert float(double.callback_metrics["test/mrr"]) == pytest.approx(float(single.callback_metrics["test/mrr"]))
 
 
 def small_module(seed: int = 0) -> KGLinkPrediction:

@@ -55,9 +55,7 @@ def score_answers(backbone: KGBackbone, split: LinkPredictionSplit, batch: Evalu
     """Rank-ready scores of ``batch``'s answers on ``split``'s graph: one forward per query of the batch,
     shared by every answer of the query."""
     scores = backbone.score_all(split.graph, batch.anchors, batch.relations, batch.head_queries)
-    # the filter index holds a head query (?, r, t) under the inverse relation r + R
-    indexed = batch.relations + batch.head_queries.long() * split.graph.num_direct_relations
-    known = split.known_answers.answer_mask(batch.anchors, indexed)
+    known = known_answers(split, batch.anchors, batch.relations, batch.head_queries)
     rows = batch.answer_query
     if len(rows) == len(batch.anchors) and bool((rows == torch.arange(len(rows), device=rows.device)).all()):
         return AllEntityScores(scores, batch.answers, known, batch.head_queries)  # one answer a query
@@ -75,9 +73,14 @@ def score_queries(backbone: KGBackbone, split: LinkPredictionSplit, queries: Ten
     head_queries = queries[:, 0] < 0
     anchors, relations = torch.where(head_queries, queries[:, 2], queries[:, 0]), queries[:, 1]
     scores = backbone.score_all(split.graph, anchors, relations, head_queries)
-    # the filter index holds a head query (?, r, t) under the inverse relation r + R
+    return scores, known_answers(split, anchors, relations, head_queries), head_queries
+
+
+def known_answers(split: LinkPredictionSplit, anchors: Tensor, relations: Tensor, head_queries: Tensor) -> Tensor:
+    """``(B, N)`` the known true answers of each query (the filter); the index holds a head query
+    ``(?, r, t)`` under the inverse relation ``r + R``."""
     indexed = relations + head_queries.long() * split.graph.num_direct_relations
-    return scores, split.known_answers.answer_mask(anchors, indexed), head_queries
+    return split.known_answers.answer_mask(anchors, indexed)
 
 
 def top_answers(scores: Tensor, known: Tensor, k: int) -> torch.return_types.topk:

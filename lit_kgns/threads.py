@@ -6,11 +6,11 @@ it, and the waiting threads spin: on a 2-core machine with one busy Python loop 
 FB15k-237 took 5× its idle time with 2 threads and 1.1× with 1 (``benchmarks/contention.py``). So the thread
 count should be the number of cores nobody else is using, measured, and measured again as the load changes.
 
-:class:`CoreMonitor` reads the machine's busy time (``/proc/stat``) and this process's own CPU time over an
-interval; what the machine spent beyond this process is the other processes' load. :class:`FollowFreeCores`
-re-reads it every few batches and sets ``torch.set_num_threads`` to the cores left free (at least 1, at most
-this process's share of the cores it may run on). Where ``/proc/stat`` is missing (macOS, Windows) torch's own
-count is kept.
+:class:`CoreMonitor` reads the busy time of the cores this process may run on (``/proc/stat``) and this
+process's own CPU time over an interval; what those cores spent beyond this process is the other processes'
+load. :class:`FollowFreeCores` re-reads it every few batches and sets ``torch.set_num_threads`` to the cores left
+free (at least 1, at most this process's share of the cores it may run on). Where ``/proc/stat`` is missing
+(macOS, Windows) torch's own count is kept.
 """
 
 from __future__ import annotations
@@ -37,14 +37,23 @@ def usable_cores() -> int:
 
 
 def _machine_busy_seconds() -> float | None:
-    """Busy CPU seconds of the whole machine since boot, summed over cores; ``None`` without ``/proc/stat``."""
+    """Busy CPU seconds since boot, summed over the cores this process may run on (its affinity: a cluster job
+    sees its own cores, not the node's); ``None`` without ``/proc/stat``."""
     try:
-        fields = _PROC_STAT.read_text().split("\n", 1)[0].split()
+        lines = _PROC_STAT.read_text().splitlines()
     except OSError:
         return None
+    try:
+        mine = {f"cpu{core}" for core in os.sched_getaffinity(0)}
+    except AttributeError:
+        mine = set()
     # user nice system idle iowait irq softirq steal ...: busy is everything but idle and iowait
-    ticks = [int(value) for value in fields[1:]]
-    busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)
+    rows = [line.split() for line in lines if line.startswith("cpu")]
+    chosen = [row for row in rows if row[0] in mine] or [row for row in rows if row[0] == "cpu"]
+    busy = 0
+    for row in chosen:
+        ticks = [int(value) for value in row[1:]]
+        busy += sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)
     return busy / os.sysconf("SC_CLK_TCK")
 
 

@@ -84,3 +84,21 @@ def test_a_fixed_thread_count_is_an_option(tmp_path) -> None:
         torch.set_num_threads(initial)
     with pytest.raises(ConfigError, match="threads"):
         cli_main(["validate", "--data.dataset=nations", "--threads=0", "--model.backbone=lit_kgns.backbones.DistMult"])
+
+
+def test_only_the_cores_this_process_may_run_on_count(tmp_path, monkeypatch) -> None:
+    # user nice system idle iowait irq softirq steal, in clock ticks
+    stat = tmp_path / "stat"
+    stat.write_text(
+        "cpu  600 0 60 900 30 0 0 0\n"
+        "cpu0 100 0 10 300 10 0 0 0\n"
+        "cpu1 400 0 40 300 10 0 0 0\n"
+        "cpu2 100 0 10 300 10 0 0 0\n"
+        "intr 12345\n"
+    )
+    monkeypatch.setattr(threads, "_PROC_STAT", stat)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 2}, raising=False)
+    ticks = threads.os.sysconf("SC_CLK_TCK")
+    assert threads._machine_busy_seconds() == pytest.approx((110 + 110) / ticks)  # cpu1, busy elsewhere, left out
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {7}, raising=False)  # no such line: all
+    assert threads._machine_busy_seconds() == pytest.approx(660 / ticks)

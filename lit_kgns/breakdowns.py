@@ -120,22 +120,24 @@ def breakdown_rows(graph_name: str, graph: KGGraph, rows: dict[str, Tensor], lab
     """The CSV rows of one test graph from its ranked rows."""
     if not len(rows["ranks"]):
         return []
+    relations, anchors = rows["relations"].long(), rows["anchors"].long()
     categories = relation_categories(graph)
-    degrees = torch.bincount(graph.edge_index[0].cpu(), minlength=graph.num_nodes)  # both directions: 2E edges
-    relations, heads = rows["relations"].long(), rows["head_queries"].bool()
-    keys = {
-        "relation": [labels[r] for r in relations.tolist()],
-        "direction": ["head" if head else "tail" for head in heads.tolist()],
-        "category": [categories[r] for r in relations.tolist()],
-        "degree": [degree_bucket(int(degrees[a])) for a in rows["anchors"].long().tolist()],
+    category_names = sorted(set(categories))
+    category_of = torch.tensor([category_names.index(category) for category in categories], dtype=torch.long)
+    degrees = torch.bincount(graph.edge_index[0].cpu(), minlength=graph.num_nodes)[anchors]  # 2E edges: in + out
+    bins = torch.where(degrees > 0, torch.frexp(degrees.double()).exponent.long(), 0)  # 0, then bit length
+    bin_names = [degree_bucket(0 if index == 0 else 1 << (index - 1)) for index in range(int(bins.max()) + 1)]
+    groupings = {  # per breakdown: each row's group id, and the group names by id
+        "relation": (relations, labels),
+        "direction": (rows["head_queries"].long(), ["tail", "head"]),
+        "category": (category_of[relations], category_names),
+        "degree": (bins, bin_names),
     }
     table = [{"graph": graph_name, "breakdown": "all", "group": "all", **metrics_of(rows["ranks"])}]
-    for breakdown, groups in keys.items():
-        for group in sorted(set(groups), key=_natural):
-            chosen = torch.tensor([value == group for value in groups])
-            table.append(
-                {"graph": graph_name, "breakdown": breakdown, "group": group, **metrics_of(rows["ranks"][chosen])}
-            )
+    for breakdown, (ids, names) in groupings.items():
+        for index in sorted(torch.unique(ids).tolist(), key=lambda index: _natural(names[index])):
+            group = {"graph": graph_name, "breakdown": breakdown, "group": names[index]}
+            table.append({**group, **metrics_of(rows["ranks"][ids == index])})
     return table
 
 

@@ -105,7 +105,6 @@ class FollowFreeCores(pl.Callback):
         self._monitor: CoreMonitor | None = None
         self._batches = 0
         self._initial = torch.get_num_threads()
-        self.history: list[int] = []
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._initial = torch.get_num_threads()
@@ -121,7 +120,6 @@ class FollowFreeCores(pl.Callback):
     def _set(self, threads: int | None) -> None:
         if threads is not None and threads != torch.get_num_threads():
             torch.set_num_threads(threads)
-            self.history.append(threads)
 
     def _on_batch(self, *args: Any) -> None:
         self._batches += 1

@@ -44,9 +44,8 @@ class EvaluationBatch:
             return cls(heads, relations, head_queries, tails, rows, triples)
         anchors, answers = torch.cat([heads, tails]), torch.cat([tails, heads])
         head_queries = torch.cat([head_queries, ~head_queries])
-        return cls(
-            anchors, relations.repeat(2), head_queries, answers, torch.arange(len(anchors)), triples.repeat(2, 1)
-        )
+        rows = torch.arange(len(anchors), device=triples.device)
+        return cls(anchors, relations.repeat(2), head_queries, answers, rows, triples.repeat(2, 1))
 
 
 #: The index of a query without answers (see :meth:`EvaluationQueries.collate`).
@@ -60,18 +59,12 @@ class EvaluationQueries(Dataset):
     anchor; a query's answers keep the order of the targets."""
 
     def __init__(self, triples: Tensor, tail_only: bool = False) -> None:
-        heads, relations, tails = triples.long().t()
-        head_queries = torch.zeros(len(triples), dtype=torch.bool)
-        anchors, answers, rows = heads, tails, torch.arange(len(triples))
-        if not tail_only:
-            anchors, answers = torch.cat([heads, tails]), torch.cat([tails, heads])
-            relations, rows = relations.repeat(2), rows.repeat(2)
-            head_queries = torch.cat([head_queries, torch.ones(len(triples), dtype=torch.bool)])
-        keys = torch.stack([head_queries.long(), relations, anchors], dim=1)
+        asked = EvaluationBatch.of_triples(triples.long(), tail_only)  # a row per target and direction
+        keys = torch.stack([asked.head_queries.long(), asked.relations, asked.anchors], dim=1)
         distinct, query_of_row = torch.unique(keys, dim=0, return_inverse=True)
         order = torch.sort(query_of_row, stable=True).indices
         self.head_queries, self.relations, self.anchors = distinct[:, 0].bool(), distinct[:, 1], distinct[:, 2]
-        self.answers, self.triples = answers[order], triples[rows[order]]
+        self.answers, self.triples = asked.answers[order], asked.triples[order]
         counts = torch.bincount(query_of_row, minlength=len(distinct))
         self.start = counts.cumsum(0) - counts
         self.counts = counts
